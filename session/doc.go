@@ -1,0 +1,9 @@
+// Package session owns players, sessions and identities: the service that
+// creates, validates, refreshes and revokes sessions, the access tokens (JWT
+// signing and strict verification with a key ring), the refresh tokens, the
+// HTTP handlers of the session API and the Bearer middleware.
+//
+// It defines the Store it needs; store/memory and store/postgres implement it
+// and store/storetest proves they agree. It does not know about WebSockets:
+// package gateway consumes the Service through its own small interface.
+package session

@@ -1,0 +1,89 @@
+package session
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Player is a durable anonymous player: a stable ID and a unique username.
+type Player struct {
+	ID        uuid.UUID
+	Username  string
+	CreatedAt time.Time
+}
+
+// Session is one device's login of a player. It is a durable row: a revoked
+// session stays (with RevokedAt and RevokedReason) until ExpiresAt, so its
+// tokens are answered "revoked" rather than "unknown".
+type Session struct {
+	ID       uuid.UUID
+	PlayerID uuid.UUID
+	// Username is the player's username, joined in by the store.
+	Username string
+	// CreatedAt is when the session was created.
+	CreatedAt time.Time
+	// LastSeenAt is when the session was last used (created, refreshed or
+	// validated; stores may coarsen it to about a minute).
+	LastSeenAt time.Time
+	// ExpiresAt is when the session (and its refresh token) expires unless
+	// refreshed: the idle timeout, never later than MaxExpiresAt.
+	ExpiresAt time.Time
+	// MaxExpiresAt is the absolute end of the session, fixed at creation.
+	MaxExpiresAt time.Time
+	// RevokedAt is zero while the session is not revoked.
+	RevokedAt     time.Time
+	RevokedReason string
+	// IP and UserAgent describe the client that created or last refreshed it.
+	IP        string
+	UserAgent string
+	// RefreshHash is the SHA-256 of the current refresh token. Earlier hashes
+	// of the session are kept by the store for reuse detection.
+	RefreshHash []byte
+}
+
+// Revoked reports whether s has been revoked.
+func (s Session) Revoked() bool { return !s.RevokedAt.IsZero() }
+
+// Active reports whether s is neither revoked nor expired at now.
+func (s Session) Active(now time.Time) bool {
+	return !s.Revoked() && now.Before(s.ExpiresAt)
+}
+
+// Identity is who an authenticated request or socket belongs to, as proven
+// by a valid access token of an active session.
+type Identity struct {
+	PlayerID  uuid.UUID
+	SessionID uuid.UUID
+	Username  string
+	// ExpiresAt is the access token's expiry.
+	ExpiresAt time.Time
+	// SessionExpiresAt is the session's (refresh token's) expiry.
+	SessionExpiresAt time.Time
+}
+
+// Revocation reasons, stored with a revoked session and carried by
+// Revocation notifications.
+const (
+	ReasonLogout      = "logout"
+	ReasonLogoutAll   = "logout_all"
+	ReasonEvicted     = "evicted"
+	ReasonReuse       = "refresh_token_reused"
+	ReasonAdmin       = "admin"
+	ReasonAdminPlayer = "admin_player"
+)
+
+// Revocation tells subscribers that a session was revoked, so that every
+// gateway process can close its sockets.
+type Revocation struct {
+	SessionID uuid.UUID
+	PlayerID  uuid.UUID
+	Reason    string
+}
+
+// ClientInfo describes the client making a request: recorded on sessions it
+// creates or refreshes.
+type ClientInfo struct {
+	IP        string
+	UserAgent string
+}

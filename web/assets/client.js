@@ -1,0 +1,1 @@
+// The reusable browser client.

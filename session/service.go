@@ -37,6 +37,9 @@ type Options struct {
 	Now func() time.Time
 	// Rand draws usernames. Defaults to a source seeded from crypto/rand.
 	Rand *mrand.Rand
+	// Metrics receives the service's counters and store latencies.
+	// Defaults to unregistered collectors.
+	Metrics *Metrics
 }
 
 func (o Options) withDefaults() Options {
@@ -64,6 +67,9 @@ func (o Options) withDefaults() Options {
 	if o.Rand == nil {
 		o.Rand = petname.NewRand()
 	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
 	return o
 }
 
@@ -80,6 +86,7 @@ type Service struct {
 	keys  *KeyRing
 	log   zerolog.Logger
 	opts  Options
+	m     *Metrics
 
 	rngMu sync.Mutex // guards rng, which is not safe for concurrent use
 	rng   *mrand.Rand
@@ -88,7 +95,7 @@ type Service struct {
 // NewService returns a Service over store, signing with keys.
 func NewService(store Store, keys *KeyRing, log zerolog.Logger, opts Options) *Service {
 	opts = opts.withDefaults()
-	return &Service{store: store, keys: keys, log: log, opts: opts, rng: opts.Rand}
+	return &Service{store: store, keys: keys, log: log, opts: opts, m: opts.Metrics, rng: opts.Rand}
 }
 
 // Issued is what Create and Refresh hand to the client.
@@ -128,7 +135,9 @@ func (s *Service) Create(ctx context.Context, bearer string, client ClientInfo) 
 			return Issued{}, err
 		}
 		sctx, cancel := s.storeCtx(ctx)
+		start := time.Now()
 		err = s.store.CreatePlayer(sctx, p, sess)
+		s.m.storeDone("create_player", start, err)
 		cancel()
 		if errors.Is(err, ErrUsernameTaken) {
 			continue
@@ -136,6 +145,7 @@ func (s *Service) Create(ctx context.Context, bearer string, client ClientInfo) 
 		if err != nil {
 			return Issued{}, fmt.Errorf("create player: %w", err)
 		}
+		s.m.created.WithLabelValues("new_player").Inc()
 		return s.issue(sess, refresh)
 	}
 	return Issued{}, fmt.Errorf("create player: %d usernames taken in a row: %w", usernameAttempts, ErrUsernameTaken)
@@ -149,10 +159,14 @@ func (s *Service) createForPlayer(ctx context.Context, playerID uuid.UUID, usern
 	}
 	sctx, cancel := s.storeCtx(ctx)
 	defer cancel()
+	start := time.Now()
 	evicted, err := s.store.CreateSession(sctx, sess, s.opts.MaxSessionsPerPlayer)
+	s.m.storeDone("create_session", start, err)
 	if err != nil {
 		return Issued{}, fmt.Errorf("create session for player %s: %w", playerID, err)
 	}
+	s.m.created.WithLabelValues("new_device").Inc()
+	s.m.revoked.WithLabelValues(ReasonEvicted).Add(float64(len(evicted)))
 	for _, e := range evicted {
 		s.log.Info().Str("session_id", e.ID.String()).Str("player_id", playerID.String()).Msg("session evicted")
 	}
@@ -218,7 +232,9 @@ func (s *Service) Validate(ctx context.Context, token string) (Identity, error) 
 	}
 	sctx, cancel := s.storeCtx(ctx)
 	defer cancel()
+	start := time.Now()
 	sess, err := s.store.TouchSession(sctx, claims.SessionID, now)
+	s.m.storeDone("touch_session", start, err)
 	if errors.Is(err, ErrNotFound) {
 		return Identity{}, fmt.Errorf("session %s of a valid token: %w", claims.SessionID, ErrInvalidToken)
 	}
@@ -261,6 +277,7 @@ func sessionUsable(sess Session, now time.Time) error {
 func (s *Service) Refresh(ctx context.Context, refreshToken string, client ClientInfo) (Issued, error) {
 	oldHash, err := refreshHash(refreshToken)
 	if err != nil {
+		s.m.refreshFailed(err)
 		return Issued{}, err
 	}
 	refresh, newHash, err := newRefreshToken()
@@ -270,7 +287,15 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, client Clien
 	now := s.now().Truncate(time.Microsecond)
 	sctx, cancel := s.storeCtx(ctx)
 	defer cancel()
+	start := time.Now()
 	sess, err := s.store.RotateRefresh(sctx, oldHash, newHash, now, now.Add(s.opts.SessionTTL), client)
+	s.m.storeDone("rotate_refresh", start, err)
+	if err != nil {
+		s.m.refreshFailed(err)
+	}
+	if errors.Is(err, ErrRefreshReused) {
+		s.m.revoked.WithLabelValues(ReasonReuse).Inc()
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return Issued{}, fmt.Errorf("refresh: unknown refresh token: %w", ErrInvalidToken)
@@ -280,6 +305,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, client Clien
 	case err != nil:
 		return Issued{}, fmt.Errorf("refresh: %w", err)
 	}
+	s.m.refreshed.Inc()
 	return s.issue(sess, refresh)
 }
 
@@ -298,8 +324,14 @@ func (s *Service) LogoutAll(ctx context.Context, id Identity) error {
 func (s *Service) RevokeSession(ctx context.Context, id uuid.UUID, reason string) error {
 	sctx, cancel := s.storeCtx(ctx)
 	defer cancel()
-	if _, err := s.store.RevokeSession(sctx, id, s.now(), reason); err != nil {
+	start := time.Now()
+	sess, err := s.store.RevokeSession(sctx, id, s.now(), reason)
+	s.m.storeDone("revoke_session", start, err)
+	if err != nil {
 		return fmt.Errorf("revoke session %s: %w", id, err)
+	}
+	if sess.RevokedReason == reason {
+		s.m.revoked.WithLabelValues(reason).Inc()
 	}
 	return nil
 }
@@ -309,12 +341,19 @@ func (s *Service) RevokeSession(ctx context.Context, id uuid.UUID, reason string
 func (s *Service) RevokePlayer(ctx context.Context, playerID uuid.UUID, reason string) error {
 	sctx, cancel := s.storeCtx(ctx)
 	defer cancel()
-	if _, err := s.store.Player(sctx, playerID); err != nil {
+	start := time.Now()
+	_, err := s.store.Player(sctx, playerID)
+	s.m.storeDone("player", start, err)
+	if err != nil {
 		return fmt.Errorf("revoke player %s: %w", playerID, err)
 	}
-	if _, err := s.store.RevokePlayerSessions(sctx, playerID, s.now(), reason); err != nil {
+	start = time.Now()
+	revoked, err := s.store.RevokePlayerSessions(sctx, playerID, s.now(), reason)
+	s.m.storeDone("revoke_player_sessions", start, err)
+	if err != nil {
 		return fmt.Errorf("revoke player %s: %w", playerID, err)
 	}
+	s.m.revoked.WithLabelValues(reason).Add(float64(len(revoked)))
 	return nil
 }
 
@@ -323,7 +362,9 @@ func (s *Service) RevokePlayer(ctx context.Context, playerID uuid.UUID, reason s
 func (s *Service) Sessions(ctx context.Context, playerID uuid.UUID, all bool) ([]Session, error) {
 	sctx, cancel := s.storeCtx(ctx)
 	defer cancel()
+	start := time.Now()
 	list, err := s.store.PlayerSessions(sctx, playerID, s.now(), all)
+	s.m.storeDone("player_sessions", start, err)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions of player %s: %w", playerID, err)
 	}
@@ -334,7 +375,9 @@ func (s *Service) Sessions(ctx context.Context, playerID uuid.UUID, all bool) ([
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	sctx, cancel := s.storeCtx(ctx)
 	defer cancel()
+	start := time.Now()
 	n, err := s.store.DeleteExpired(sctx, s.now())
+	s.m.storeDone("delete_expired", start, err)
 	if err != nil {
 		return n, fmt.Errorf("sweep expired sessions: %w", err)
 	}

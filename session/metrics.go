@@ -1,0 +1,82 @@
+package session
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Metrics are the session service's Prometheus collectors. Build them once
+// per registry with NewMetrics; they are safe for concurrent use.
+type Metrics struct {
+	created      *prometheus.CounterVec
+	refreshed    prometheus.Counter
+	refreshFails *prometheus.CounterVec
+	revoked      *prometheus.CounterVec
+	storeOps     *prometheus.HistogramVec
+}
+
+// NewMetrics creates the collectors and registers them on reg (nil: not
+// registered, for tests and tools).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	return &Metrics{
+		created: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_sessions_created_total",
+			Help: "Sessions created, by kind: new_player or new_device.",
+		}, []string{"kind"}),
+		refreshed: f.NewCounter(prometheus.CounterOpts{
+			Name: "gateway_sessions_refreshed_total",
+			Help: "Successful refresh-token rotations.",
+		}),
+		refreshFails: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_session_refresh_failures_total",
+			Help: "Refused refreshes, by reason (invalid_token, refresh_token_reused, session_revoked, session_expired, store_unavailable).",
+		}, []string{"reason"}),
+		revoked: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_sessions_revoked_total",
+			Help: "Sessions revoked by this process, by reason.",
+		}, []string{"reason"}),
+		storeOps: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gateway_store_operation_duration_seconds",
+			Help:    "Latency of session store calls, by operation and result (ok, not_found, unavailable, error).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"operation", "result"}),
+	}
+}
+
+// storeDone records one store call that began at start.
+func (m *Metrics) storeDone(op string, start time.Time, err error) {
+	result := "ok"
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrUnavailable):
+		result = "unavailable"
+	case errors.Is(err, ErrNotFound):
+		result = "not_found"
+	case errors.Is(err, ErrUsernameTaken), errors.Is(err, ErrRefreshReused), errors.Is(err, ErrRevoked), errors.Is(err, ErrExpired):
+		result = "refused"
+	default:
+		result = "error"
+	}
+	m.storeOps.WithLabelValues(op, result).Observe(time.Since(start).Seconds())
+}
+
+func (m *Metrics) refreshFailed(err error) {
+	reason := "error"
+	switch {
+	case errors.Is(err, ErrRefreshReused):
+		reason = "refresh_token_reused"
+	case errors.Is(err, ErrRevoked):
+		reason = "session_revoked"
+	case errors.Is(err, ErrExpired):
+		reason = "session_expired"
+	case errors.Is(err, ErrInvalidToken):
+		reason = "invalid_token"
+	case errors.Is(err, ErrUnavailable):
+		reason = "store_unavailable"
+	}
+	m.refreshFails.WithLabelValues(reason).Inc()
+}

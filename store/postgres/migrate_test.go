@@ -1,0 +1,46 @@
+package postgres_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/bigtwo/gateway/store/postgres"
+)
+
+func TestMigrateTwiceIsNoop(t *testing.T) {
+	u := newSchema(t)
+	if err := postgres.Migrate(t.Context(), u); err != nil {
+		t.Fatalf("first Migrate: %v", err)
+	}
+	applied := runSQL(t, u, `SELECT 1 FROM schema_migrations`)
+	if applied == 0 {
+		t.Fatal("no migration recorded")
+	}
+	if err := postgres.Migrate(t.Context(), u); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+	if got := runSQL(t, u, `SELECT 1 FROM schema_migrations`); got != applied {
+		t.Errorf("second Migrate: %d migrations recorded, want still %d", got, applied)
+	}
+	// The schema works after both runs.
+	s := openStore(t, u, postgres.Options{})
+	newPlayer(t, s, base)
+}
+
+func TestMigrateConcurrently(t *testing.T) {
+	u := newSchema(t)
+	const n = 4
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = postgres.Migrate(t.Context(), u) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Migrate %d: %v", i, err)
+		}
+	}
+	s := openStore(t, u, postgres.Options{})
+	newPlayer(t, s, base)
+}

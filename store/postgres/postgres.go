@@ -1,0 +1,111 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+
+	"github.com/bigtwo/gateway/session"
+)
+
+// Options tunes a Store; zero values mean the defaults.
+type Options struct {
+	// Timeout bounds every store call (each batch of DeleteExpired), on top
+	// of the caller's context, and each attempt to connect, so that a dead
+	// database fails calls fast. Defaults to 2s.
+	Timeout time.Duration
+	// ListenReconnectDelay is how long Watch waits before reconnecting after
+	// losing its connection. Defaults to 1s.
+	ListenReconnectDelay time.Duration
+	// MaxConns caps the pool. Defaults to pgxpool's default (at least 4).
+	MaxConns int32
+	// Logger receives the listener's connection errors. The zero Logger
+	// discards them.
+	Logger zerolog.Logger
+}
+
+// Store is a session.Store on PostgreSQL. It is safe for concurrent use, also
+// by several processes sharing the database. Close releases its connections.
+type Store struct {
+	pool                 *pgxpool.Pool
+	connConfig           *pgx.ConnConfig // for Watch's dedicated connections
+	timeout              time.Duration
+	listenReconnectDelay time.Duration
+	log                  zerolog.Logger
+}
+
+var _ session.Store = (*Store)(nil)
+
+// Open returns a Store on the database at url (a PostgreSQL URL or key=value
+// string; a search_path parameter selects the schema). It does not connect
+// before the first call and does not migrate: call Migrate for that.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Second
+	}
+	if opts.ListenReconnectDelay <= 0 {
+		opts.ListenReconnectDelay = time.Second
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout <= 0 || cfg.ConnConfig.ConnectTimeout > opts.Timeout {
+		cfg.ConnConfig.ConnectTimeout = opts.Timeout
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	connConfig := cfg.ConnConfig.Copy()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	return &Store{
+		pool:                 pool,
+		connConfig:           connConfig,
+		timeout:              opts.Timeout,
+		listenReconnectDelay: opts.ListenReconnectDelay,
+		log:                  opts.Logger,
+	}, nil
+}
+
+// Close closes the pool, waiting for the connections in use to be returned.
+// Watch calls have their own connections: end their contexts.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Ping checks that the database answers, for readiness probes.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres: %w", unavailable(err))
+	}
+	return nil
+}
+
+// bound applies the store's timeout to ctx.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// inTx runs fn in a transaction bounded by the store's timeout and commits
+// it, running it again (within the same time budget) when PostgreSQL aborted
+// it for a deadlock or a serialization failure.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	for {
+		err := pgx.BeginFunc(ctx, s.pool, fn)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return unavailable(err)
+		}
+	}
+}

@@ -1,0 +1,387 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bigtwo/gateway/session"
+)
+
+// sessionColumns are the columns scanSession reads, from sessions aliased s
+// joined with players aliased p.
+const sessionColumns = `s.id, s.player_id, p.username, s.created_at, s.last_seen_at, s.expires_at,
+	s.max_expires_at, s.revoked_at, s.revoked_reason, s.ip, s.user_agent, s.refresh_hash`
+
+// deleteBatch is how many expired sessions one DeleteExpired transaction
+// deletes: small enough to hold few locks for little time.
+const deleteBatch = 1000
+
+// scanSession reads one row of sessionColumns.
+func scanSession(row pgx.Row) (session.Session, error) {
+	var s session.Session
+	var revokedAt *time.Time
+	err := row.Scan(&s.ID, &s.PlayerID, &s.Username, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt,
+		&s.MaxExpiresAt, &revokedAt, &s.RevokedReason, &s.IP, &s.UserAgent, &s.RefreshHash)
+	if err != nil {
+		return session.Session{}, err
+	}
+	s.CreatedAt = s.CreatedAt.UTC()
+	s.LastSeenAt = s.LastSeenAt.UTC()
+	s.ExpiresAt = s.ExpiresAt.UTC()
+	s.MaxExpiresAt = s.MaxExpiresAt.UTC()
+	if revokedAt != nil {
+		s.RevokedAt = revokedAt.UTC()
+	}
+	return s, nil
+}
+
+// collectSessions reads every row of rows with scanSession.
+func collectSessions(rows pgx.Rows) ([]session.Session, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (session.Session, error) {
+		return scanSession(row)
+	})
+}
+
+// nullTime is nil for the zero time, so that it is stored as NULL.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// insertSession is the INSERT of a session's row, arguments in the order of
+// sessionArgs.
+const insertSession = `INSERT INTO sessions (id, player_id, created_at, last_seen_at, expires_at,
+	max_expires_at, revoked_at, revoked_reason, ip, user_agent, refresh_hash)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+
+// sessionArgs are the arguments of insertSession for s.
+func sessionArgs(s session.Session) []any {
+	return []any{s.ID, s.PlayerID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt,
+		s.MaxExpiresAt, nullTime(s.RevokedAt), s.RevokedReason, s.IP, s.UserAgent, s.RefreshHash}
+}
+
+// CreatePlayer stores p and its first session in one statement.
+func (s *Store) CreatePlayer(ctx context.Context, p session.Player, first session.Session) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	first.PlayerID = p.ID
+	// The session's foreign key is checked at the end of the statement, when
+	// the player's row is there.
+	args := append(sessionArgs(first), p.Username, p.CreatedAt)
+	_, err := s.pool.Exec(ctx, `WITH player AS (
+			INSERT INTO players (id, username, created_at) VALUES ($2, $12, $13)
+		)
+		`+insertSession, args...)
+	switch {
+	case usernameTaken(err):
+		return fmt.Errorf("create player %s: %w", p.Username, session.ErrUsernameTaken)
+	case err != nil:
+		return fmt.Errorf("create player %s: %w", p.ID, unavailable(err))
+	}
+	return nil
+}
+
+// Player returns the player with id.
+func (s *Store) Player(ctx context.Context, id uuid.UUID) (session.Player, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var p session.Player
+	err := s.pool.QueryRow(ctx, `SELECT id, username, created_at FROM players WHERE id = $1`, id).
+		Scan(&p.ID, &p.Username, &p.CreatedAt)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return session.Player{}, fmt.Errorf("player %s: %w", id, session.ErrNotFound)
+	case err != nil:
+		return session.Player{}, fmt.Errorf("player %s: %w", id, unavailable(err))
+	}
+	p.CreatedAt = p.CreatedAt.UTC()
+	return p, nil
+}
+
+// CreateSession stores ns and evicts the player's oldest active sessions past
+// limit, holding a lock on the player's row so that concurrent creations for
+// one player, in any process, take turns.
+func (s *Store) CreateSession(ctx context.Context, ns session.Session, limit int) ([]session.Session, error) {
+	var evicted []session.Session
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var username string
+		err := tx.QueryRow(ctx, `SELECT username FROM players WHERE id = $1 FOR UPDATE`, ns.PlayerID).Scan(&username)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("player %s: %w", ns.PlayerID, session.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, insertSession, sessionArgs(ns)...); err != nil {
+			return err
+		}
+		evicted = nil
+		if limit <= 0 {
+			return nil
+		}
+		// Keep the limit-1 newest other active sessions; revoked_at is checked
+		// again outside the subquery so that a concurrent revocation stands.
+		rows, err := tx.Query(ctx, `WITH evicted AS (
+				UPDATE sessions SET revoked_at = $3, revoked_reason = $5
+				WHERE revoked_at IS NULL AND id IN (
+					SELECT id FROM sessions
+					WHERE player_id = $1 AND id <> $2 AND revoked_at IS NULL AND expires_at > $3
+					ORDER BY created_at DESC, id DESC
+					OFFSET $4
+				)
+				RETURNING *
+			)
+			SELECT `+sessionColumns+` FROM evicted s JOIN players p ON p.id = s.player_id
+			ORDER BY s.created_at, s.id`,
+			ns.PlayerID, ns.ID, ns.CreatedAt, limit-1, session.ReasonEvicted)
+		if err != nil {
+			return err
+		}
+		evicted, err = collectSessions(rows)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create session %s: %w", ns.ID, err)
+	}
+	return evicted, nil
+}
+
+// Session returns the session with id.
+func (s *Store) Session(ctx context.Context, id uuid.UUID) (session.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`
+		FROM sessions s JOIN players p ON p.id = s.player_id WHERE s.id = $1`, id))
+	return sess, sessionErr("session", id, err)
+}
+
+// TouchSession returns the session with id and moves its last_seen_at to at
+// when it is more than a minute older, in one statement: the returned
+// LastSeenAt is the value before the touch.
+func (s *Store) TouchSession(ctx context.Context, id uuid.UUID, at time.Time) (session.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	sess, err := scanSession(s.pool.QueryRow(ctx, `WITH touched AS (
+			UPDATE sessions SET last_seen_at = $2
+			WHERE id = $1 AND last_seen_at < $2::timestamptz - interval '1 minute'
+		)
+		SELECT `+sessionColumns+` FROM sessions s JOIN players p ON p.id = s.player_id WHERE s.id = $1`, id, at))
+	return sess, sessionErr("touch session", id, err)
+}
+
+// sessionErr wraps err, from reading the session id, for verb.
+func sessionErr(verb string, id uuid.UUID, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("%s %s: %w", verb, id, session.ErrNotFound)
+	default:
+		return fmt.Errorf("%s %s: %w", verb, id, unavailable(err))
+	}
+}
+
+// RotateRefresh replaces the refresh hash of the session holding oldHash, in
+// one transaction holding the session's row lock: of two concurrent calls
+// with one oldHash, the second finds the row changed once it gets the lock,
+// looks oldHash up among the former hashes and reports reuse.
+func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, now, idleUntil time.Time, client session.ClientInfo) (session.Session, error) {
+	var rotated session.Session
+	var outcome error // an error outcome whose changes are committed all the same
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		outcome = nil
+		cur, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+`
+			FROM sessions s JOIN players p ON p.id = s.player_id
+			WHERE s.refresh_hash = $1 FOR UPDATE OF s`, oldHash))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return s.refreshReused(ctx, tx, oldHash, now, &outcome)
+		}
+		if err != nil {
+			return err
+		}
+		if err := usable(cur, now); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO former_refresh_hashes (hash, session_id) VALUES ($1, $2)`, oldHash, cur.ID); err != nil {
+			return err
+		}
+		rotated, err = scanSession(tx.QueryRow(ctx, `WITH rotated AS (
+				UPDATE sessions SET refresh_hash = $2, last_seen_at = $3,
+					expires_at = least($4::timestamptz, max_expires_at), ip = $5, user_agent = $6
+				WHERE id = $1
+				RETURNING *
+			)
+			SELECT `+sessionColumns+` FROM rotated s JOIN players p ON p.id = s.player_id`,
+			cur.ID, newHash, now, idleUntil, client.IP, client.UserAgent))
+		return err
+	})
+	if err == nil {
+		err = outcome
+	}
+	if err != nil {
+		return session.Session{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	return rotated, nil
+}
+
+// refreshReused handles a RotateRefresh whose oldHash is no session's
+// current hash: unknown, or a former hash, whose session it revokes. It sets
+// *outcome rather than returning the reuse error so that the revocation is
+// committed.
+func (s *Store) refreshReused(ctx context.Context, tx pgx.Tx, oldHash []byte, now time.Time, outcome *error) error {
+	sess, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+`
+		FROM former_refresh_hashes f
+		JOIN sessions s ON s.id = f.session_id
+		JOIN players p ON p.id = s.player_id
+		WHERE f.hash = $1 FOR UPDATE OF s`, oldHash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return session.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if err := usable(sess, now); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $2, revoked_reason = $3
+		WHERE id = $1 AND revoked_at IS NULL`, sess.ID, now, session.ReasonReuse); err != nil {
+		return err
+	}
+	*outcome = fmt.Errorf("session %s: %w", sess.ID, session.ErrRefreshReused)
+	return nil
+}
+
+// usable returns ErrRevoked or ErrExpired when sess cannot be refreshed at
+// now.
+func usable(sess session.Session, now time.Time) error {
+	switch {
+	case sess.Revoked():
+		return fmt.Errorf("session %s: %w", sess.ID, session.ErrRevoked)
+	case !now.Before(sess.ExpiresAt):
+		return fmt.Errorf("session %s: %w", sess.ID, session.ErrExpired)
+	}
+	return nil
+}
+
+// RevokeSession revokes the session with id unless it is revoked already.
+func (s *Store) RevokeSession(ctx context.Context, id uuid.UUID, at time.Time, reason string) (session.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	sess, err := scanSession(s.pool.QueryRow(ctx, `WITH revoked AS (
+			UPDATE sessions SET revoked_at = $2, revoked_reason = $3
+			WHERE id = $1 AND revoked_at IS NULL
+			RETURNING *
+		)
+		SELECT `+sessionColumns+` FROM revoked s JOIN players p ON p.id = s.player_id`, id, at, reason))
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Revoked already, or no such session: a new statement sees the
+		// revocation that won.
+		sess, err = scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`
+			FROM sessions s JOIN players p ON p.id = s.player_id WHERE s.id = $1`, id))
+	}
+	return sess, sessionErr("revoke session", id, err)
+}
+
+// RevokePlayerSessions revokes the player's active sessions, oldest first.
+func (s *Store) RevokePlayerSessions(ctx context.Context, playerID uuid.UUID, at time.Time, reason string) ([]session.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `WITH revoked AS (
+			UPDATE sessions SET revoked_at = $2, revoked_reason = $3
+			WHERE player_id = $1 AND revoked_at IS NULL AND expires_at > $2
+			RETURNING *
+		)
+		SELECT `+sessionColumns+` FROM revoked s JOIN players p ON p.id = s.player_id
+		ORDER BY s.created_at, s.id`, playerID, at, reason)
+	if err != nil {
+		return nil, fmt.Errorf("revoke sessions of player %s: %w", playerID, unavailable(err))
+	}
+	revoked, err := collectSessions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("revoke sessions of player %s: %w", playerID, unavailable(err))
+	}
+	return revoked, nil
+}
+
+// PlayerSessions returns the player's sessions, oldest first.
+func (s *Store) PlayerSessions(ctx context.Context, playerID uuid.UUID, now time.Time, all bool) ([]session.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+`
+		FROM sessions s JOIN players p ON p.id = s.player_id
+		WHERE s.player_id = $1 AND ($3 OR (s.revoked_at IS NULL AND s.expires_at > $2))
+		ORDER BY s.created_at, s.id`, playerID, now, all)
+	if err != nil {
+		return nil, fmt.Errorf("sessions of player %s: %w", playerID, unavailable(err))
+	}
+	sessions, err := collectSessions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sessions of player %s: %w", playerID, unavailable(err))
+	}
+	return sessions, nil
+}
+
+// DeleteExpired deletes expired sessions in batches of deleteBatch, each its
+// own transaction bounded by the store's timeout. Rows another process is
+// deleting are skipped (SKIP LOCKED), so several processes can sweep at once.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for {
+		n, err := s.deleteExpiredBatch(ctx, now)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("delete expired sessions: %w", err)
+		}
+		if n < deleteBatch {
+			return total, nil
+		}
+	}
+}
+
+// deleteExpiredBatch deletes up to deleteBatch expired sessions and then
+// those of their players left without sessions. It locks those players
+// first (in id order, so sweepers cannot deadlock each other): a
+// CreateSession for one of them either committed before, and its session
+// keeps the player, or waits and then finds the player gone. Of two sweepers
+// deleting a player's last sessions, the second to get the lock sees the
+// first's deletions.
+func (s *Store) deleteExpiredBatch(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `WITH doomed AS (
+				SELECT id FROM sessions WHERE expires_at <= $1
+				ORDER BY expires_at LIMIT $2
+				FOR UPDATE SKIP LOCKED
+			)
+			DELETE FROM sessions s USING doomed WHERE s.id = doomed.id
+			RETURNING s.player_id`, now, deleteBatch)
+		if err != nil {
+			return err
+		}
+		players, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return err
+		}
+		n = len(players)
+		if n == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `SELECT id FROM players WHERE id = ANY($1) ORDER BY id FOR UPDATE`, players); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM players p WHERE p.id = ANY($1)
+			AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.player_id = p.id)`, players)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}

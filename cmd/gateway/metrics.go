@@ -1,0 +1,78 @@
+package main
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+)
+
+// newRegistry is the process's own Prometheus registry (never the global
+// one), with the Go runtime and process collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg
+}
+
+func handleMetrics(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+}
+
+// httpMetrics counts requests by route (the mux pattern) and status, and
+// times them.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	f := promauto.With(reg)
+	return &httpMetrics{
+		requests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_http_requests_total",
+			Help: "HTTP requests by route (mux pattern, or \"unmatched\") and status.",
+		}, []string{"route", "status"}),
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gateway_http_request_duration_seconds",
+			Help:    "HTTP request latency by route (WebSocket upgrades excluded: a socket's life is not a request).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route"}),
+	}
+}
+
+// observe wraps next (the whole handler chain) with the access log and the
+// HTTP metrics. The access log shows the path only, never the query, which
+// may hold ?token=.
+func observe(m *httpMetrics, mux *http.ServeMux, clientIP func(*http.Request) string, log zerolog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		_, route := mux.Handler(r)
+		if route == "" {
+			route = "unmatched"
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		elapsed := time.Since(start)
+		m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		if sw.status != http.StatusSwitchingProtocols {
+			m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+		}
+		log.Info().
+			Str("method", r.Method).
+			Str("path", r.URL.Path).
+			Str("route", route).
+			Int("status", sw.status).
+			Dur("duration", elapsed).
+			Str("ip", clientIP(r)).
+			Msg("request")
+	})
+}

@@ -1,0 +1,462 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bigtwo/gateway/session"
+	"github.com/coder/websocket"
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+)
+
+func TestAuthPaths(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{})
+	tests := []struct {
+		name    string
+		dial    func(tok string) (string, *websocket.DialOptions)
+		frame   bool // authenticate with a first frame
+		wantSub string
+	}{
+		{name: "authorization header", dial: func(tok string) (string, *websocket.DialOptions) {
+			return g.url, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}}
+		}},
+		{name: "subprotocol", wantSub: "bigtwo.v1", dial: func(tok string) (string, *websocket.DialOptions) {
+			return g.url, &websocket.DialOptions{Subprotocols: []string{"bigtwo.v1", "bearer." + tok}}
+		}},
+		{name: "query", dial: func(tok string) (string, *websocket.DialOptions) {
+			return g.url + "?token=" + url.QueryEscape(tok), nil
+		}},
+		{name: "first frame", frame: true, dial: func(string) (string, *websocket.DialOptions) {
+			return g.url, nil
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, id := g.token(t, time.Hour)
+			u, opts := tt.dial(tok)
+			c, _, err := g.dialOpts(t, u, opts)
+			if err != nil {
+				t.Fatalf("Dial: %v", err)
+			}
+			if got := c.Subprotocol(); got != tt.wantSub {
+				t.Errorf("Subprotocol() = %q, want %q", got, tt.wantSub)
+			}
+			wantID := ""
+			if tt.frame {
+				writeJSON(t, c, fmt.Sprintf(`{"type":"auth","id":"a1","data":{"token":%q}}`, tok))
+				wantID = `"a1"`
+			}
+			f := readFrame(t, c)
+			var w struct {
+				SessionID, PlayerID, Username string
+				ExpiresAt                     time.Time `json:"expires_at"`
+			}
+			_ = json.Unmarshal(f.Data, &w)
+			var raw map[string]any
+			_ = json.Unmarshal(f.Data, &raw)
+			if f.Type != "welcome" || string(f.ID) != wantID {
+				t.Fatalf("first frame = %s id %s, want welcome id %s", f.Type, f.ID, wantID)
+			}
+			want := map[string]any{
+				"session_id": id.SessionID.String(), "player_id": id.PlayerID.String(),
+				"username": id.Username, "expires_at": id.ExpiresAt.UTC().Format(time.RFC3339Nano),
+			}
+			if diff := cmp.Diff(want, raw); diff != "" {
+				t.Errorf("welcome data (-want +got):\n%s", diff)
+			}
+			conn := <-g.h.connected
+			if got := conn.Identity(); got != id {
+				t.Errorf("Conn.Identity() = %+v, want %+v", got, id)
+			}
+			roundTrip(t, c)
+		})
+	}
+}
+
+func TestAuthFailures(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{})
+	good, _ := g.token(t, time.Hour)
+	for tok, err := range map[string]error{
+		"expired":     session.ErrTokenExpired,
+		"revoked":     session.ErrRevoked,
+		"gone":        session.ErrExpired,
+		"unavailable": session.ErrUnavailable,
+	} {
+		g.auth.set(tok, session.Identity{}, fmt.Errorf("validate: %w", err))
+	}
+	header := func(v string) *websocket.DialOptions {
+		return &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {v}}}
+	}
+	tests := []struct {
+		name       string
+		url        string
+		opts       *websocket.DialOptions
+		first      string // first frame to send, if any
+		wantCode   websocket.StatusCode
+		wantReason string
+	}{
+		{"unknown bearer token", "", header("Bearer nope"), "", 4001, "invalid token"},
+		{"empty bearer token", "", header("Bearer "), "", 4001, "invalid token"},
+		{"basic scheme", "", header("Basic dXNlcjpwYXNz"), "", 4001, "invalid token"},
+		{"bad header beats good query", "?token=" + good, header("Bearer nope"), "", 4001, "invalid token"},
+		{"bad subprotocol beats good query", "?token=" + good,
+			&websocket.DialOptions{Subprotocols: []string{"bigtwo.v1", "bearer.nope"}}, "", 4001, "invalid token"},
+		{"empty query token", "?token=", nil, "", 4001, "invalid token"},
+		{"expired token", "?token=expired", nil, "", 4001, "token expired"},
+		{"revoked session", "?token=revoked", nil, "", 4001, "session revoked"},
+		{"expired session", "?token=gone", nil, "", 4001, "session expired"},
+		{"store unavailable", "?token=unavailable", nil, "", 1013, "store unavailable"},
+		{"bad frame token", "", nil, `{"type":"auth","data":{"token":"nope"}}`, 4001, "invalid token"},
+		{"frame without token", "", nil, `{"type":"auth","data":{}}`, 4001, "missing token"},
+		{"frame without data", "", nil, `{"type":"auth"}`, 4001, "missing token"},
+		{"first frame not auth", "", nil, `{"type":"ping","id":1}`, 4001, "first frame must be auth"},
+		{"first frame not json", "", nil, `hello`, 4001, "first frame must be auth"},
+		{"frame store unavailable", "", nil, `{"type":"auth","data":{"token":"unavailable"}}`, 1013, "store unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, err := g.dialOpts(t, g.url+tt.url, tt.opts)
+			if err != nil {
+				t.Fatalf("Dial: %v (the upgrade must complete)", err)
+			}
+			if tt.first != "" {
+				writeJSON(t, c, tt.first)
+			}
+			code, reason, frames := waitClose(t, c, 10*time.Second)
+			if code != tt.wantCode || reason != tt.wantReason || len(frames) != 0 {
+				t.Errorf("close = %d %q after %v, want %d %q and no frames", code, reason, frames, tt.wantCode, tt.wantReason)
+			}
+		})
+	}
+}
+
+func TestAuthTimeout(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{AuthTimeout: 200 * time.Millisecond})
+	c, _, err := g.dialOpts(t, g.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reason := wantClose(t, c, 4002); reason != "auth timeout" {
+		t.Errorf("reason = %q, want %q", reason, "auth timeout")
+	}
+}
+
+func TestSecondAuthFrame(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{})
+	tok, _ := g.token(t, time.Hour)
+	c := g.dialWelcomed(t, tok)
+	writeJSON(t, c, fmt.Sprintf(`{"type":"auth","id":7,"data":{"token":%q}}`, tok))
+	wantError(t, c, "already_authenticated", "7")
+}
+
+func TestRevokedClosesSocket(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{})
+	tok, id := g.token(t, time.Hour)
+	c1 := g.dialWelcomed(t, tok)
+	c2 := g.dialWelcomed(t, tok)
+	otherTok, other := g.token(t, time.Hour)
+	c3 := g.dialWelcomed(t, otherTok)
+	if got := g.srv.Sockets(); got != 3 {
+		t.Errorf("Sockets() = %d, want 3", got)
+	}
+	g.srv.Revoked(session.Revocation{SessionID: id.SessionID, PlayerID: id.PlayerID, Reason: session.ReasonLogout})
+	for _, c := range []*websocket.Conn{c1, c2} {
+		if reason := wantClose(t, c, 4003); reason != "session revoked" {
+			t.Errorf("reason = %q", reason)
+		}
+	}
+	roundTrip(t, c3) // another session is untouched
+	g.srv.Revoked(session.Revocation{SessionID: other.SessionID})
+	wantClose(t, c3, 4003)
+	for range 3 {
+		if err := <-g.h.disconnected; websocket.CloseStatus(err) != 4003 {
+			t.Errorf("Disconnect reason = %v, want close 4003", err)
+		}
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{})
+	tok, id := g.token(t, 2*time.Second)
+	c := g.dialWelcomed(t, tok)
+	f := readFrame(t, c)
+	var d struct {
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	_ = json.Unmarshal(f.Data, &d)
+	if f.Type != "session.expiring" || !d.ExpiresAt.Equal(id.ExpiresAt) {
+		t.Fatalf("frame = %s %s, want session.expiring at %v", f.Type, f.Data, id.ExpiresAt)
+	}
+	if left := time.Until(id.ExpiresAt); left < 500*time.Millisecond || left > 1500*time.Millisecond {
+		t.Errorf("session.expiring came %v before expiry, want about 1s (TTL/2)", left)
+	}
+	if reason := wantClose(t, c, 4004); reason != "token expired" {
+		t.Errorf("reason = %q", reason)
+	}
+	if time.Now().Before(id.ExpiresAt) {
+		t.Errorf("closed before the token expired")
+	}
+}
+
+func TestRefreshKeepsSocketAlive(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{})
+	const ttl = 1200 * time.Millisecond
+	tok, id := g.token(t, ttl)
+	c := g.dialWelcomed(t, tok)
+	var last session.Identity
+	for i := range 4 { // each refresh happens at TTL/2: four outlive two expiries
+		waitFrame(t, c, "session.expiring")
+		newTok := g.tokenFor(id, ttl)
+		last, _ = g.auth.Authenticate(t.Context(), newTok)
+		writeJSON(t, c, fmt.Sprintf(`{"type":"auth.refresh","id":%d,"data":{"token":%q}}`, i, newTok))
+		f := waitFrame(t, c, "auth.refreshed")
+		if string(f.ID) != fmt.Sprint(i) {
+			t.Errorf("auth.refreshed id = %s, want %d", f.ID, i)
+		}
+	}
+	if now := time.Now(); now.Before(id.ExpiresAt.Add(ttl / 2)) {
+		t.Errorf("refreshes ended %v after the first expiry, want past two expiries", now.Sub(id.ExpiresAt))
+	}
+	roundTrip(t, c)
+	conn := <-g.h.connected
+	if got := conn.Identity().ExpiresAt; !got.Equal(last.ExpiresAt) {
+		t.Errorf("Identity().ExpiresAt = %v, want the refreshed expiry %v", got, last.ExpiresAt)
+	}
+}
+
+func TestRefreshRejected(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{})
+	tok, id := g.token(t, 1500*time.Millisecond)
+	otherTok, _ := g.token(t, time.Hour)
+	g.auth.set("down", session.Identity{}, session.ErrUnavailable)
+	c := g.dialWelcomed(t, tok)
+	tests := []struct{ frame, code string }{
+		{`{"type":"auth.refresh","id":"m","data":{"token":"` + otherTok + `"}}`, "session_mismatch"},
+		{`{"type":"auth.refresh","id":"m","data":{"token":"nope"}}`, "invalid_token"},
+		{`{"type":"auth.refresh","id":"m","data":{"token":"down"}}`, "store_unavailable"},
+		{`{"type":"auth.refresh","id":"m","data":{}}`, "bad_request"},
+	}
+	for _, tt := range tests {
+		writeJSON(t, c, tt.frame)
+		wantError(t, c, tt.code, `"m"`)
+	}
+	// The old deadline stands.
+	wantClose(t, c, 4004)
+	if time.Now().Before(id.ExpiresAt) {
+		t.Errorf("closed before the old token expired")
+	}
+}
+
+func TestOriginAndUpgradeChecks(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{AllowedOrigins: []string{"game.example.com", "https://*.trusted.example"}})
+	tests := []struct {
+		name       string
+		header     http.Header
+		wantStatus int
+		wantCode   string
+	}{
+		{"plain GET", http.Header{}, http.StatusUpgradeRequired, "upgrade_required"},
+		{"foreign origin", upgradeHeader("https://evil.example"), http.StatusForbidden, "origin_not_allowed"},
+		{"scheme not allowed", upgradeHeader("http://a.trusted.example"), http.StatusForbidden, "origin_not_allowed"},
+		{"bad version", func() http.Header {
+			h := upgradeHeader("")
+			h.Set("Sec-WebSocket-Version", "8")
+			return h
+		}(), http.StatusUpgradeRequired, "upgrade_required"},
+		{"bad key", func() http.Header {
+			h := upgradeHeader("")
+			h.Set("Sec-WebSocket-Key", "short")
+			return h
+		}(), http.StatusBadRequest, "bad_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, g.ts.URL+"/ws", nil)
+			req.Header = tt.header
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct{ Error Error }
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatalf("body is not JSON: %v", err)
+			}
+			if resp.StatusCode != tt.wantStatus || body.Error.Code != tt.wantCode {
+				t.Errorf("response = %d %+v, want %d %s", resp.StatusCode, body.Error, tt.wantStatus, tt.wantCode)
+			}
+		})
+	}
+	for _, origin := range []string{"https://game.example.com", "https://x.trusted.example", ""} {
+		tok, _ := g.token(t, time.Hour)
+		h := http.Header{"Authorization": {"Bearer " + tok}}
+		if origin != "" {
+			h.Set("Origin", origin)
+		}
+		c, _, err := g.dialOpts(t, g.url, &websocket.DialOptions{HTTPHeader: h})
+		if err != nil {
+			t.Fatalf("Dial with Origin %q: %v", origin, err)
+		}
+		waitFrame(t, c, "welcome")
+	}
+}
+
+func upgradeHeader(origin string) http.Header {
+	h := http.Header{
+		"Connection":            {"Upgrade"},
+		"Upgrade":               {"websocket"},
+		"Sec-Websocket-Version": {"13"},
+		"Sec-Websocket-Key":     {"dGhlIHNhbXBsZSBub25jZQ=="},
+	}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	return h
+}
+
+func TestTooManySocketsPerPlayer(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{MaxSocketsPerPlayer: 2})
+	tok, id := g.token(t, time.Hour)
+	c1 := g.dialWelcomed(t, tok)
+	c2 := g.dialWelcomed(t, g.tokenFor(id, time.Hour))
+	c3 := g.dial(t, tok)
+	if reason := wantClose(t, c3, 4008); reason != "too many sockets" {
+		t.Errorf("reason = %q", reason)
+	}
+	roundTrip(t, c1)
+	roundTrip(t, c2)
+	c1.Close(websocket.StatusNormalClosure, "")
+	<-g.h.disconnected
+	g.dialWelcomed(t, tok) // a slot is free again
+}
+
+func TestPendingPerIP(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{MaxPendingPerIP: 2})
+	p1, _, err := g.dialOpts(t, g.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.dialOpts(t, g.url, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, resp, err := g.dialOpts(t, g.url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("third pending dial: err %v, resp %v, want 429", err, resp)
+	}
+	if got := resp.Header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After = %q, want 1", got)
+	}
+	tok, _ := g.token(t, time.Hour)
+	writeJSON(t, p1, fmt.Sprintf(`{"type":"auth","data":{"token":%q}}`, tok))
+	waitFrame(t, p1, "welcome") // no longer pending
+	c, _, err := g.dialOpts(t, g.url, nil)
+	if err != nil {
+		t.Fatalf("dial after a welcome: %v", err)
+	}
+	c.CloseNow()
+}
+
+func TestDrain(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{})
+	var conns []*websocket.Conn
+	for range 3 {
+		tok, _ := g.token(t, time.Hour)
+		conns = append(conns, g.dialWelcomed(t, tok))
+	}
+	pending, _, err := g.dialOpts(t, g.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns = append(conns, pending)
+	for range 3 {
+		<-g.h.connected
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- g.srv.Shutdown(t.Context()) }()
+	for _, c := range conns {
+		if reason := wantClose(t, c, 1001); reason != "server shutting down" {
+			t.Errorf("reason = %q", reason)
+		}
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if !g.srv.Draining() || g.srv.Sockets() != 0 {
+		t.Errorf("Draining() = %v, Sockets() = %d, want true, 0", g.srv.Draining(), g.srv.Sockets())
+	}
+	_, resp, err := g.dialOpts(t, g.url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("dial while draining: err %v, resp %v, want 503", err, resp)
+	}
+}
+
+// gatedAuth holds every Authenticate until released.
+type gatedAuth struct {
+	inner   Authenticator
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (a *gatedAuth) Authenticate(ctx context.Context, token string) (session.Identity, error) {
+	a.entered <- struct{}{}
+	<-a.release
+	return a.inner.Authenticate(ctx, token)
+}
+
+// A revocation that arrives while the socket authenticates is not missed.
+func TestRevokedDuringAuthentication(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{})
+	tok, id := g.token(t, time.Hour)
+	gate := &gatedAuth{inner: g.auth, entered: make(chan struct{}), release: make(chan struct{})}
+	srv := NewServer(gate, g.h, zerolog.New(zerolog.NewTestWriter(t)), Options{})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		ts.Close()
+	})
+	type dialed struct {
+		c   *websocket.Conn
+		err error
+	}
+	done := make(chan dialed, 1)
+	go func() {
+		c, _, err := websocket.Dial(t.Context(), "ws"+strings.TrimPrefix(ts.URL, "http")+"/ws?token="+tok, nil)
+		done <- dialed{c, err}
+	}()
+	<-gate.entered
+	srv.Revoked(session.Revocation{SessionID: id.SessionID, PlayerID: id.PlayerID, Reason: session.ReasonLogout})
+	close(gate.release)
+	d := <-done
+	if d.err != nil {
+		t.Fatalf("Dial: %v", d.err)
+	}
+	defer d.c.CloseNow()
+	if code, reason, frames := waitClose(t, d.c, 10*time.Second); code != 4003 || len(frames) != 0 {
+		t.Fatalf("close = %d %q after %v, want 4003 and no welcome", code, reason, frames)
+	}
+}

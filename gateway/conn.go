@@ -1,0 +1,295 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/bigtwo/gateway/session"
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+	"golang.org/x/time/rate"
+)
+
+// Conn is one socket. The Handler sees only authenticated Conns.
+//
+// Goroutines: one reader per socket (Server.serve) for its whole life; a
+// writer only while frames are queued (or a close is due); a dispatcher
+// only while routed frames wait for the Handler; timers are time.AfterFunc.
+// An idle authenticated socket therefore owns one goroutine, its
+// WebSocket, this struct, a rate limiter and two timers.
+//
+// All methods are safe for concurrent use.
+type Conn struct {
+	srv  *Server
+	ws   *websocket.Conn
+	id   uint64
+	ip   string
+	base context.Context // values of the upgrade request, never canceled
+
+	// ctx is canceled when the socket starts closing; Handler calls get it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// registry fields, guarded by the registry's mutex.
+	pending    bool
+	registered bool
+	regSession uuid.UUID
+	regPlayer  uuid.UUID
+
+	mu       sync.Mutex
+	identity session.Identity
+	limiter  *rate.Limiter // made at welcome; used by the reader only
+
+	// Send queue: encoded frames waiting for the writer, nil when empty.
+	queue   [][]byte
+	writing bool // a writer goroutine is running
+
+	// Inbound queue: routed frames waiting for the dispatcher.
+	in          []Message
+	dispatching bool      // a dispatcher goroutine is running
+	inSpace     sync.Cond // signalled when in shrinks or the socket closes
+
+	// Close state: the first request wins.
+	closing     bool
+	closeFlush  bool // write what is queued before the close frame
+	closeCode   websocket.StatusCode
+	closeReason string
+
+	stopped   bool          // serve has ended: no new goroutines
+	ended     bool          // serve has finished completely
+	done      chan struct{} // made lazily by doneChan, closed when ended
+	workers   sync.WaitGroup
+	authTimer *time.Timer
+	hbTimer   *time.Timer
+	expTimer  *time.Timer
+	warnAt    time.Time // when session.expiring is due for the current token
+	warned    bool      // session.expiring was sent for the current token
+}
+
+func newConn(s *Server, ws *websocket.Conn, ip string, base context.Context) *Conn {
+	c := &Conn{srv: s, ws: ws, ip: ip, base: base, id: s.nextID.Add(1)}
+	c.ctx, c.cancel = context.WithCancel(base)
+	c.inSpace.L = &c.mu
+	return c
+}
+
+// ID is a number unique among this Server's sockets, for logs and maps.
+func (c *Conn) ID() uint64 { return c.id }
+
+// Identity returns who the socket belongs to. ExpiresAt is the expiry of the
+// socket's current access token, updated by auth.refresh.
+func (c *Conn) Identity() session.Identity {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.identity
+}
+
+// Send queues m for the client without blocking. It returns net.ErrClosed
+// once the socket is closing, and ErrSlowConsumer when SendQueue frames are
+// already waiting: the socket is then closed with 1013 "slow consumer".
+func (c *Conn) Send(m Message) error {
+	return c.sendFrame(encodeFrame(m))
+}
+
+func (c *Conn) sendFrame(b []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sendLocked(b)
+}
+
+func (c *Conn) sendLocked(b []byte) error {
+	if c.closing {
+		return net.ErrClosed
+	}
+	if len(c.queue) >= c.srv.opts.SendQueue {
+		c.closeLocked(websocket.StatusTryAgainLater, "slow consumer", false)
+		return ErrSlowConsumer
+	}
+	c.queue = append(c.queue, b)
+	c.startWriterLocked()
+	return nil
+}
+
+// sendError queues an error frame answering the request id.
+func (c *Conn) sendError(id json.RawMessage, code, message string) {
+	_ = c.Send(errorFrame(id, code, message)) // a closing socket needs no error frame
+}
+
+// Close closes the socket with code and reason (at most 123 bytes) after
+// the frames already queued have been written. It does not block: the close
+// handshake runs on the socket's own goroutines. Later calls do nothing.
+func (c *Conn) Close(code websocket.StatusCode, reason string) {
+	c.close(code, reason, true)
+}
+
+// close requests the socket's end; with flush false, queued frames are
+// dropped. It reports whether this was the first request.
+func (c *Conn) close(code websocket.StatusCode, reason string, flush bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeLocked(code, reason, flush)
+}
+
+func (c *Conn) closeLocked(code websocket.StatusCode, reason string, flush bool) bool {
+	if c.closing {
+		return false
+	}
+	c.closing = true
+	c.closeFlush = flush
+	c.closeCode, c.closeReason = code, reason
+	if !flush {
+		c.queue = nil
+	}
+	c.cancel()
+	c.inSpace.Broadcast()
+	c.startWriterLocked()
+	return true
+}
+
+// isClosing reports whether a close was requested.
+func (c *Conn) isClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing
+}
+
+// closeErr is the reason of the close that was requested, if any.
+func (c *Conn) closeErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closing || c.closeCode == 0 {
+		return nil
+	}
+	return websocket.CloseError{Code: c.closeCode, Reason: c.closeReason}
+}
+
+// goLocked runs f on a new goroutine owned by the socket, unless serve has
+// ended. c.mu must be held.
+func (c *Conn) goLocked(f func()) bool {
+	if c.stopped {
+		return false
+	}
+	c.workers.Add(1)
+	go func() {
+		defer c.workers.Done()
+		f()
+	}()
+	return true
+}
+
+// enter registers the calling timer callback as a worker, unless serve has
+// ended; the caller must call c.workers.Done when it returns true.
+func (c *Conn) enter() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return false
+	}
+	c.workers.Add(1)
+	return true
+}
+
+func (c *Conn) startWriterLocked() {
+	if !c.writing && c.goLocked(c.writeLoop) {
+		c.writing = true
+	}
+}
+
+// writeLoop writes queued frames until the queue is empty, then ends; when a
+// close is due it performs the close handshake instead. It is the only
+// goroutine that writes data frames and close frames.
+func (c *Conn) writeLoop() {
+	for {
+		c.mu.Lock()
+		if c.closing && (!c.closeFlush || len(c.queue) == 0) {
+			c.queue = nil
+			code, reason := c.closeCode, c.closeReason
+			c.mu.Unlock()
+			_ = c.ws.Close(code, reason) // its failure only means the peer is gone
+			c.mu.Lock()
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		if len(c.queue) == 0 {
+			c.queue = nil
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		b := c.queue[0]
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		c.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(c.base, c.srv.opts.WriteTimeout)
+		err := c.ws.Write(ctx, websocket.MessageText, b)
+		cancel()
+		if err != nil {
+			// coder/websocket has closed the connection: nothing more
+			// can be written, and the reader sees the end.
+			c.mu.Lock()
+			c.queue = nil
+			c.writing = false
+			c.closing = true
+			c.cancel()
+			c.inSpace.Broadcast()
+			c.mu.Unlock()
+			return
+		}
+	}
+}
+
+// doneChan returns a channel closed once the socket has ended completely.
+func (c *Conn) doneChan() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.ended {
+			close(c.done)
+		}
+	}
+	return c.done
+}
+
+// stop ends the socket's helpers: no new goroutines start, timers stop, the
+// connection is closed (after the close handshake if one was requested),
+// and every goroutine the socket started has returned.
+func (c *Conn) stop() {
+	c.mu.Lock()
+	c.stopped = true
+	handshake := c.closing && c.writing
+	for _, t := range []*time.Timer{c.authTimer, c.hbTimer, c.expTimer} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	c.cancel()
+	c.inSpace.Broadcast()
+	c.mu.Unlock()
+	if !handshake {
+		// Nobody is closing politely: unblock any write or ping at once.
+		_ = c.ws.CloseNow()
+	}
+	c.workers.Wait()
+	_ = c.ws.CloseNow()
+}
+
+// finish marks the socket ended and wakes doneChan waiters.
+func (c *Conn) finish() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ended = true
+	if c.done != nil {
+		close(c.done)
+	}
+}
+
+// abort drops the connection without a close handshake.
+func (c *Conn) abort() {
+	_ = c.ws.CloseNow()
+}

@@ -1,0 +1,17 @@
+// Package gateway owns the WebSocket side of the product: GET /ws, its
+// four authentication paths, the authenticated connection (identity, send
+// queue, heartbeats, rate and size limits, token expiry and in-band
+// refresh), routing of room.* and game.* frames to a Handler, the registry
+// of live sockets that revocation (4003) and drain (1001) go through, and
+// the mapping of errors to close codes. docs/PROTOCOL.md describes the wire
+// protocol.
+//
+// It does not know how sessions are stored or tokens verified (it asks an
+// Authenticator, normally session.Service) nor what rooms are (package
+// gateway/room is a reference Handler).
+//
+// Per-socket cost is kept small on purpose: an idle authenticated socket
+// has one goroutine (its reader), no writer goroutine or channel, and its
+// timers are time.AfterFunc. Writer and dispatcher goroutines exist only
+// while they have work.
+package gateway

@@ -1,0 +1,134 @@
+package gateway
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Options tunes a Server. The zero value of every field means its default;
+// defaults are applied in one place, withDefaults.
+type Options struct {
+	// AllowedOrigins are the host patterns of browser Origins allowed besides
+	// the request's own host, as coder/websocket's OriginPatterns takes them
+	// (path.Match, case-insensitive; a pattern with "://" also matches the
+	// scheme). Empty means same host only. Requests without an Origin header
+	// (non-browser clients) are always allowed.
+	AllowedOrigins []string
+
+	// AuthTimeout bounds first-frame authentication (no auth frame within it:
+	// close 4002) and every call to the Authenticator. Defaults to 10s.
+	AuthTimeout time.Duration
+
+	// MaxMessageBytes is the read limit of an authenticated socket; a larger
+	// message closes it with 1009. Until the welcome the limit is 8 KiB.
+	// Defaults to 65536.
+	MaxMessageBytes int64
+
+	// MessageRate and MessageBurst bound the frames a socket may send (a
+	// token bucket per socket); a socket over it is closed with 4029.
+	// Default 50 per second with a burst of 100; rate.Inf turns it off.
+	MessageRate  rate.Limit
+	MessageBurst int
+
+	// PingInterval is the time between server heartbeats (WebSocket pings)
+	// of an authenticated socket; a negative value turns heartbeats off.
+	// Defaults to 25s.
+	PingInterval time.Duration
+	// PingTimeout is how long a peer has to answer a heartbeat before the
+	// socket is closed with 1001. Defaults to 10s.
+	PingTimeout time.Duration
+
+	// WriteTimeout bounds the write of one frame; a peer that does not take
+	// a frame within it is dropped. Defaults to 10s.
+	WriteTimeout time.Duration
+
+	// SendQueue is how many frames may wait for a slow client; one more
+	// closes the socket with 1013 ("slow consumer"). Defaults to 64.
+	SendQueue int
+
+	// MaxSocketsPerPlayer caps the authenticated sockets of one player; a
+	// socket past it is closed with 4008 and the others stay. Negative means
+	// no limit. Defaults to 10.
+	MaxSocketsPerPlayer int
+
+	// MaxPendingPerIP caps the sockets of one client address that are
+	// upgraded but not yet welcomed; past it the upgrade is refused with
+	// HTTP 429 too_many_pending. Negative means no limit. Defaults to 32.
+	MaxPendingPerIP int
+
+	// ClientIP names the client address of a request, for MaxPendingPerIP.
+	// Defaults to the host of r.RemoteAddr; behind a proxy, pass a function
+	// that believes X-Forwarded-For only from trusted proxies.
+	ClientIP func(*http.Request) string
+
+	// Now is the clock used for expiry and rate limits. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// Internal limits that are not worth an option.
+const (
+	// preAuthReadLimit is the read limit until the welcome.
+	preAuthReadLimit = 8 << 10
+	// inboundQueue is how many routed frames (room.*, game.*, auth.refresh)
+	// may wait for a busy Handler before the reader stops reading.
+	inboundQueue = 64
+	// drainConcurrency is how many sockets Shutdown closes at a time.
+	drainConcurrency = 64
+	// subprotocol is what the server selects when the client offers it.
+	subprotocol = "bigtwo.v1"
+	// bearerProtocolPrefix marks the subprotocol that carries a token.
+	bearerProtocolPrefix = "bearer."
+)
+
+// withDefaults returns o with every zero field set to its default.
+func (o Options) withDefaults() Options {
+	if o.AuthTimeout <= 0 {
+		o.AuthTimeout = 10 * time.Second
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 65536
+	}
+	if o.MessageRate == 0 {
+		o.MessageRate = 50
+	}
+	if o.MessageBurst <= 0 {
+		o.MessageBurst = 100
+	}
+	if o.PingInterval == 0 {
+		o.PingInterval = 25 * time.Second
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = 10 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.SendQueue <= 0 {
+		o.SendQueue = 64
+	}
+	if o.MaxSocketsPerPlayer == 0 {
+		o.MaxSocketsPerPlayer = 10
+	}
+	if o.MaxPendingPerIP == 0 {
+		o.MaxPendingPerIP = 32
+	}
+	if o.ClientIP == nil {
+		o.ClientIP = remoteHost
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// remoteHost is the default ClientIP: the host part of r.RemoteAddr.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

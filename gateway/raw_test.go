@@ -1,0 +1,224 @@
+package gateway
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Raw-frame tests: protocol abuse written byte by byte over net.Conn, for
+// what a well-behaved client library would never send.
+
+const (
+	opText  = 0x1
+	opClose = 0x8
+	opPing  = 0x9
+	opPong  = 0xA
+)
+
+type rawConn struct {
+	c  net.Conn
+	br *bufio.Reader
+}
+
+// rawDial performs the upgrade with extra header lines and then writes
+// tail in the same write as the request.
+func rawDial(t *testing.T, g *testGateway, extra string, tail []byte) *rawConn {
+	t.Helper()
+	c, err := net.Dial("tcp", g.ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	req := "GET /ws HTTP/1.1\r\nHost: " + g.ts.Listener.Addr().String() + "\r\n" +
+		"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" + extra + "\r\n"
+	if _, err := c.Write(append([]byte(req), tail...)); err != nil {
+		t.Fatal(err)
+	}
+	r := &rawConn{c: c, br: bufio.NewReader(c)}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(r.br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade status = %d", resp.StatusCode)
+	}
+	return r
+}
+
+// frameBytes encodes one client frame; declared overrides the length field.
+func frameBytes(fin bool, op byte, payload []byte, masked bool, declared uint64) []byte {
+	b0 := op
+	if fin {
+		b0 |= 0x80
+	}
+	var mbit byte
+	if masked {
+		mbit = 0x80
+	}
+	b := []byte{b0}
+	switch {
+	case declared < 126:
+		b = append(b, mbit|byte(declared))
+	case declared <= 0xFFFF:
+		b = append(b, mbit|126)
+		b = binary.BigEndian.AppendUint16(b, uint16(declared))
+	default:
+		b = append(b, mbit|127)
+		b = binary.BigEndian.AppendUint64(b, declared)
+	}
+	p := append([]byte(nil), payload...)
+	if masked {
+		key := [4]byte{0x12, 0x34, 0x56, 0x78}
+		b = append(b, key[:]...)
+		for i := range p {
+			p[i] ^= key[i%4]
+		}
+	}
+	return append(b, p...)
+}
+
+func clientFrame(op byte, payload string) []byte {
+	return frameBytes(true, op, []byte(payload), true, uint64(len(payload)))
+}
+
+func (r *rawConn) write(t *testing.T, b []byte) {
+	t.Helper()
+	if _, err := r.c.Write(b); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+// readFrame reads one server frame (servers never mask).
+func (r *rawConn) readFrame(t *testing.T) (op byte, payload []byte) {
+	t.Helper()
+	_ = r.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var h [2]byte
+	if _, err := io.ReadFull(r.br, h[:]); err != nil {
+		t.Fatalf("read frame header: %v", err)
+	}
+	n := uint64(h[1] & 0x7F)
+	switch n {
+	case 126:
+		var l [2]byte
+		_, _ = io.ReadFull(r.br, l[:])
+		n = uint64(binary.BigEndian.Uint16(l[:]))
+	case 127:
+		var l [8]byte
+		_, _ = io.ReadFull(r.br, l[:])
+		n = binary.BigEndian.Uint64(l[:])
+	}
+	payload = make([]byte, n)
+	if _, err := io.ReadFull(r.br, payload); err != nil {
+		t.Fatalf("read frame payload: %v", err)
+	}
+	return h[0] & 0x0F, payload
+}
+
+// waitClose reads frames (answering nothing, pings included) until a close
+// frame, and returns its code and reason and the data frames seen.
+func (r *rawConn) waitClose(t *testing.T) (int, string, []string) {
+	t.Helper()
+	var seen []string
+	for {
+		op, p := r.readFrame(t)
+		if op == opClose {
+			if len(p) < 2 {
+				return 1005, "", seen
+			}
+			return int(binary.BigEndian.Uint16(p)), string(p[2:]), seen
+		}
+		seen = append(seen, fmt.Sprintf("op%d:%s", op, p))
+	}
+}
+
+func (r *rawConn) wantClose(t *testing.T, want int) {
+	t.Helper()
+	if code, reason, seen := r.waitClose(t); code != want {
+		t.Fatalf("close = %d %q after %v, want %d", code, reason, seen, want)
+	}
+}
+
+func TestRawFrames(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{MaxMessageBytes: 65536})
+	tests := []struct {
+		name     string
+		authed   bool   // authenticate with a header and read the welcome first
+		send     []byte // what the client writes next
+		wantCode int
+	}{
+		{"fragmented ping", true, frameBytes(false, opPing, []byte("x"), true, 1), 1002},
+		{"fragmented close", true, frameBytes(false, opClose, []byte{3, 232}, true, 2), 1002},
+		{"oversized control frame", true, frameBytes(true, opPing, make([]byte, 200), true, 200), 1002},
+		{"unmasked text frame", true, frameBytes(true, opText, []byte(`{"type":"ping"}`), false, 15), 1002},
+		{"reserved opcode", true, frameBytes(true, 0x3, []byte("x"), true, 1), 1002},
+		{"continuation without start", true, frameBytes(true, 0x0, []byte("x"), true, 1), 1002},
+		{"negative declared length", true, frameBytes(true, opText, nil, true, 1<<63), 1002},
+		{"huge declared length", true, append(frameBytes(false, opText, nil, true, 1<<40), make([]byte, 70000)...), 1009},
+		{"huge declared length before auth", false, append(frameBytes(true, opText, nil, true, 1<<62), make([]byte, 9000)...), 1009},
+		{"frame before auth", false, clientFrame(opText, `{"type":"room.join","data":{"room":"lobby"}}`), 4001},
+		{"binary before auth", false, clientFrame(0x2, `{"type":"auth"}`), 4001},
+		{"bad close code", true, clientFrame(opClose, "\x03\xed"), 1002}, // 1005 may not be sent
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			extra := ""
+			if tt.authed {
+				tok, _ := g.token(t, time.Hour)
+				extra = "Authorization: Bearer " + tok + "\r\n"
+			}
+			r := rawDial(t, g, extra, nil)
+			if tt.authed {
+				if op, p := r.readFrame(t); op != opText || !strings.Contains(string(p), `"welcome"`) {
+					t.Fatalf("first frame = op%d %s, want welcome", op, p)
+				}
+			}
+			r.write(t, tt.send)
+			r.wantClose(t, tt.wantCode)
+		})
+	}
+}
+
+// Frames written in the same packet as the upgrade request are not lost,
+// and are processed after the welcome.
+func TestRawFramesWithHandshake(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{})
+	tok, _ := g.token(t, time.Hour)
+	r := rawDial(t, g, "Authorization: Bearer "+tok+"\r\n", clientFrame(opText, `{"type":"ping","id":1}`))
+	if _, p := r.readFrame(t); !strings.Contains(string(p), `"welcome"`) {
+		t.Fatalf("first frame = %s, want welcome", p)
+	}
+	if _, p := r.readFrame(t); string(p) != `{"type":"pong","id":1}` {
+		t.Fatalf("second frame = %s, want the pong", p)
+	}
+	// A ping control frame is answered with a pong carrying its payload.
+	r.write(t, clientFrame(opPing, "hb"))
+	if op, p := r.readFrame(t); op != opPong || string(p) != "hb" {
+		t.Fatalf("frame = op%d %q, want pong hb", op, p)
+	}
+}
+
+// A peer that does not answer heartbeats is closed with 1001.
+func TestMissedHeartbeat(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{PingInterval: 50 * time.Millisecond, PingTimeout: 100 * time.Millisecond})
+	tok, _ := g.token(t, time.Hour)
+	r := rawDial(t, g, "Authorization: Bearer "+tok+"\r\n", nil)
+	code, reason, seen := r.waitClose(t)
+	if code != 1001 || reason != "missed heartbeat" {
+		t.Fatalf("close = %d %q, want 1001 missed heartbeat", code, reason)
+	}
+	if len(seen) < 2 || !strings.HasPrefix(seen[1], fmt.Sprintf("op%d:", opPing)) {
+		t.Errorf("frames before the close = %v, want welcome then a ping", seen)
+	}
+}

@@ -1,0 +1,210 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/bigtwo/gateway/session"
+	"github.com/google/uuid"
+)
+
+// Reasons admit refuses a socket.
+var (
+	errDraining       = errors.New("gateway: draining")
+	errTooManySockets = errors.New("gateway: too many sockets for player")
+)
+
+// registry knows every socket of the Server: the pending ones (upgraded, not
+// yet welcomed) and the authenticated ones by session and by player. It also
+// owns the drain flag, so that "not draining, so add" is one step. Its mutex
+// is held briefly and never across I/O.
+type registry struct {
+	mu       sync.Mutex
+	draining bool
+	aborted  bool // Shutdown gave up: new sockets are dropped at once
+	// active counts reservations not yet ended: a handshake in ServeHTTP,
+	// then its serve goroutine. Added to only under mu while not draining,
+	// so Shutdown can Wait on it.
+	active    sync.WaitGroup
+	pending   map[*Conn]struct{}
+	pendingIP map[string]int
+	bySession map[uuid.UUID][]*Conn
+	perPlayer map[uuid.UUID]int
+	authed    int
+	// revoked remembers recent revocations for sockets whose authentication
+	// began before the revocation but that register after it (the
+	// notification found nothing to close). Entries older than revokedTTL
+	// are pruned as new ones arrive.
+	revoked map[uuid.UUID]time.Time
+}
+
+// revokedTTL is how long a revocation is remembered for admit; longer than
+// any authentication may take (AuthTimeout is far shorter in practice).
+const revokedTTL = time.Minute
+
+func newRegistry() *registry {
+	return &registry{
+		pending:   make(map[*Conn]struct{}),
+		pendingIP: make(map[string]int),
+		bySession: make(map[uuid.UUID][]*Conn),
+		perPlayer: make(map[uuid.UUID]int),
+		revoked:   make(map[uuid.UUID]time.Time),
+	}
+}
+
+// reserve counts one more pending socket for ip unless max (negative: no
+// limit) are already pending or the server is draining. A reservation is
+// also one unit of active, done by whoever ends the socket.
+func (r *registry) reserve(ip string, max int) (draining, full bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.draining {
+		return true, false
+	}
+	if max >= 0 && r.pendingIP[ip] >= max {
+		return false, true
+	}
+	r.pendingIP[ip]++
+	r.active.Add(1)
+	return false, false
+}
+
+// unreserve gives back a reservation of ip.
+func (r *registry) unreserve(ip string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unreserveLocked(ip)
+}
+
+func (r *registry) unreserveLocked(ip string) {
+	if n := r.pendingIP[ip] - 1; n > 0 {
+		r.pendingIP[ip] = n
+	} else {
+		delete(r.pendingIP, ip)
+	}
+}
+
+// addPending records an upgraded socket that holds a reservation, and
+// reports whether the server started draining (or gave up draining)
+// meanwhile; the socket is recorded anyway, so its end is accounted for as
+// usual.
+func (r *registry) addPending(c *Conn) (draining, aborted bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending[c] = struct{}{}
+	c.pending = true
+	return r.draining, r.aborted
+}
+
+// admit turns pending c into an authenticated socket of id: it gives back
+// the reservation and registers c by session and player, unless the server
+// is draining (errDraining), the session was revoked at or after authStart
+// (session.ErrRevoked) or the player already has max sockets
+// (errTooManySockets).
+func (r *registry) admit(c *Conn, id session.Identity, authStart time.Time, max int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.draining {
+		return errDraining
+	}
+	if at, ok := r.revoked[id.SessionID]; ok && !at.Before(authStart) {
+		return fmt.Errorf("admit %s: %w", id.SessionID, session.ErrRevoked)
+	}
+	if max >= 0 && r.perPlayer[id.PlayerID] >= max {
+		return errTooManySockets
+	}
+	r.dropPendingLocked(c)
+	r.bySession[id.SessionID] = append(r.bySession[id.SessionID], c)
+	r.perPlayer[id.PlayerID]++
+	r.authed++
+	c.registered = true
+	c.regSession, c.regPlayer = id.SessionID, id.PlayerID
+	return nil
+}
+
+func (r *registry) dropPendingLocked(c *Conn) {
+	if c.pending {
+		c.pending = false
+		delete(r.pending, c)
+		r.unreserveLocked(c.ip)
+	}
+}
+
+// remove forgets c, pending or authenticated.
+func (r *registry) remove(c *Conn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dropPendingLocked(c)
+	if !c.registered {
+		return
+	}
+	c.registered = false
+	conns := slices.DeleteFunc(r.bySession[c.regSession], func(x *Conn) bool { return x == c })
+	if len(conns) == 0 {
+		delete(r.bySession, c.regSession)
+	} else {
+		r.bySession[c.regSession] = conns
+	}
+	if n := r.perPlayer[c.regPlayer] - 1; n > 0 {
+		r.perPlayer[c.regPlayer] = n
+	} else {
+		delete(r.perPlayer, c.regPlayer)
+	}
+	r.authed--
+}
+
+// revoke records that session id was revoked at now and returns a copy of
+// its sockets.
+func (r *registry) revoke(id uuid.UUID, now time.Time) []*Conn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for sid, at := range r.revoked {
+		if now.Sub(at) > revokedTTL {
+			delete(r.revoked, sid)
+		}
+	}
+	r.revoked[id] = now
+	return slices.Clone(r.bySession[id])
+}
+
+// drain sets the drain flag and returns every socket.
+func (r *registry) drain() []*Conn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.draining = true
+	return r.allLocked()
+}
+
+// abort marks the registry aborted and returns every socket.
+func (r *registry) abort() []*Conn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.aborted = true
+	return r.allLocked()
+}
+
+func (r *registry) allLocked() []*Conn {
+	all := make([]*Conn, 0, len(r.pending)+r.authed)
+	for c := range r.pending {
+		all = append(all, c)
+	}
+	for _, conns := range r.bySession {
+		all = append(all, conns...)
+	}
+	return all
+}
+
+func (r *registry) isDraining() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.draining
+}
+
+func (r *registry) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.authed
+}

@@ -1,0 +1,419 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bigtwo/gateway/session"
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+)
+
+// errClosing ends the read loop once the socket was asked to close.
+var errClosing = errors.New("gateway: closing")
+
+// serve is the socket's reader goroutine, started by ServeHTTP. It returns
+// only after every goroutine the socket started has ended and the Handler
+// has been told.
+func (s *Server) serve(c *Conn, hs handshake) {
+	defer s.reg.active.Done()
+	connected := false
+	var err error
+	switch draining, aborted := s.reg.addPending(c); {
+	case aborted:
+		c.abort()
+		err = errDraining
+	case draining:
+		c.close(websocket.StatusGoingAway, "server shutting down", false)
+		err = errDraining
+	default:
+		connected, err = s.run(c, hs)
+	}
+	c.stop()
+	s.reg.remove(c)
+	if connected {
+		if ce := c.closeErr(); ce != nil {
+			err = ce
+		}
+		s.h.Disconnect(c, err)
+	}
+	c.finish()
+	s.log.Debug().Uint64("conn", c.id).Err(err).Msg("socket ended")
+}
+
+// run authenticates c and then reads it until it ends. connected reports
+// whether the Handler's Connect succeeded.
+func (s *Server) run(c *Conn, hs handshake) (connected bool, err error) {
+	c.ws.SetReadLimit(preAuthReadLimit)
+	var replyTo json.RawMessage
+	id, authStart := hs.id, hs.authStart
+	switch {
+	case !hs.source.present:
+		id, replyTo, authStart, err = s.firstFrameAuth(c)
+		if err != nil {
+			return false, err
+		}
+	case hs.err != nil:
+		s.refuse(c, hs.err, hs.source.name)
+		return false, hs.err
+	}
+	if err := s.admit(c, id, authStart, replyTo); err != nil {
+		return false, err
+	}
+	if err := s.h.Connect(c.ctx, c); err != nil {
+		s.log.Error().Err(err).Uint64("conn", c.id).Msg("room module refused socket")
+		c.close(websocket.StatusInternalError, "internal error", true)
+		return false, err
+	}
+	return true, s.readLoop(c)
+}
+
+// refuse closes c after a failed authentication: 4001 with a short reason,
+// 1013 when the store is unavailable.
+func (s *Server) refuse(c *Conn, err error, via string) {
+	code, reason := closeCode(err)
+	ev := s.log.Info()
+	if code == websocket.StatusInternalError || code == websocket.StatusTryAgainLater {
+		ev = s.log.Error()
+	}
+	ev.Err(err).Uint64("conn", c.id).Str("via", via).Msg("socket authentication failed")
+	c.close(code, reason, false)
+}
+
+// firstFrameAuth waits for the auth frame. The auth timeout is a timer
+// that closes with 4002, not a read deadline (which would drop the socket
+// without a close frame).
+func (s *Server) firstFrameAuth(c *Conn) (_ session.Identity, replyTo json.RawMessage, authStart time.Time, _ error) {
+	c.mu.Lock()
+	c.authTimer = time.AfterFunc(s.opts.AuthTimeout, func() {
+		c.close(StatusAuthTimeout, "auth timeout", false)
+	})
+	c.mu.Unlock()
+
+	typ, b, err := c.ws.Read(c.base)
+	c.mu.Lock()
+	c.authTimer.Stop()
+	c.mu.Unlock()
+	if err != nil {
+		return session.Identity{}, nil, time.Time{}, s.readFailed(c, err)
+	}
+	if c.isClosing() { // the auth timer fired as the frame arrived
+		return session.Identity{}, nil, time.Time{}, errClosing
+	}
+	if typ == websocket.MessageText && !utf8.Valid(b) {
+		c.close(websocket.StatusInvalidFramePayloadData, "invalid utf-8", false)
+		return session.Identity{}, nil, time.Time{}, errClosing
+	}
+	m, err := decodeFrame(b)
+	if typ != websocket.MessageText || err != nil || m.Type != "auth" {
+		c.close(StatusInvalidToken, "first frame must be auth", false)
+		return session.Identity{}, nil, time.Time{}, fmt.Errorf("first frame: %w", session.ErrMissingToken)
+	}
+	var data struct {
+		Token string `json:"token"`
+	}
+	if len(m.Data) > 0 {
+		_ = json.Unmarshal(m.Data, &data) // a bad body is a missing token
+	}
+	if data.Token == "" {
+		err := fmt.Errorf("auth frame: %w", session.ErrMissingToken)
+		s.refuse(c, err, "frame")
+		return session.Identity{}, nil, time.Time{}, err
+	}
+	authStart = s.opts.Now()
+	id, err := s.authenticate(c.ctx, data.Token)
+	if err != nil {
+		s.refuse(c, err, "frame")
+		return session.Identity{}, nil, time.Time{}, err
+	}
+	return id, m.ID, authStart, nil
+}
+
+// admit registers the authenticated c, queues its welcome (always the
+// first server frame) and starts its heartbeat and expiry timers.
+func (s *Server) admit(c *Conn, id session.Identity, authStart time.Time, replyTo json.RawMessage) error {
+	if err := s.reg.admit(c, id, authStart, s.opts.MaxSocketsPerPlayer); err != nil {
+		switch {
+		case errors.Is(err, errTooManySockets):
+			s.log.Warn().Str("player_id", id.PlayerID.String()).Msg("too many sockets for player")
+			c.close(StatusTooManySockets, "too many sockets", false)
+		case errors.Is(err, session.ErrRevoked):
+			c.close(StatusRevoked, "session revoked", false)
+		default:
+			c.close(websocket.StatusGoingAway, "server shutting down", false)
+		}
+		return err
+	}
+	c.ws.SetReadLimit(s.opts.MaxMessageBytes)
+	welcome := encodeFrame(dataFrame("welcome", replyTo, struct {
+		SessionID string    `json:"session_id"`
+		PlayerID  string    `json:"player_id"`
+		Username  string    `json:"username"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}{id.SessionID.String(), id.PlayerID.String(), id.Username, id.ExpiresAt.UTC()}))
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.identity = id
+	if s.opts.MessageRate != rate.Inf {
+		c.limiter = rate.NewLimiter(s.opts.MessageRate, s.opts.MessageBurst)
+	}
+	if err := c.sendLocked(welcome); err != nil {
+		return fmt.Errorf("welcome: %w", err)
+	}
+	c.armHeartbeatLocked()
+	c.scheduleExpiryLocked(s.opts.Now())
+	s.log.Debug().Uint64("conn", c.id).Str("session_id", id.SessionID.String()).Msg("socket authenticated")
+	return nil
+}
+
+// readLoop reads frames until the socket ends. It answers ping and errors
+// itself and queues auth.refresh, room.* and game.* for the dispatcher, so
+// that it keeps reading (and so keeps answering heartbeats) while the
+// Handler works.
+func (s *Server) readLoop(c *Conn) error {
+	for {
+		typ, b, err := c.ws.Read(c.base)
+		if err != nil {
+			return s.readFailed(c, err)
+		}
+		if c.isClosing() {
+			continue // read on until the peer answers the close
+		}
+		if c.limiter != nil && !c.limiter.AllowN(s.opts.Now(), 1) {
+			s.log.Warn().Uint64("conn", c.id).Msg("message rate exceeded")
+			c.close(StatusRateLimited, "rate limit exceeded", false)
+			continue
+		}
+		if typ != websocket.MessageText {
+			c.sendError(nil, "bad_request", "binary frames are not supported")
+			continue
+		}
+		if !utf8.Valid(b) {
+			c.close(websocket.StatusInvalidFramePayloadData, "invalid utf-8", false)
+			continue
+		}
+		m, err := decodeFrame(b)
+		if err != nil {
+			c.sendError(nil, "bad_request", strings.TrimSuffix(err.Error(), ": "+errBadFrame.Error()))
+			continue
+		}
+		switch {
+		case m.Type == "auth":
+			c.sendError(m.ID, "already_authenticated", "this socket is already authenticated")
+		case m.Type == "ping":
+			_ = c.Send(Message{Type: "pong", ID: m.ID, Data: m.Data})
+		case m.Type == "pong":
+		case m.Type == "auth.refresh", strings.HasPrefix(m.Type, "room."), strings.HasPrefix(m.Type, "game."):
+			if !c.enqueue(m) {
+				continue
+			}
+		default:
+			c.sendError(m.ID, "unknown_type", "unknown frame type "+m.Type)
+		}
+	}
+}
+
+// readFailed turns a read error into the socket's end: a close by the peer
+// ends it as is; over the read limit coder/websocket has sent 1009; any
+// other protocol violation is closed with 1002.
+func (s *Server) readFailed(c *Conn, err error) error {
+	switch {
+	case websocket.CloseStatus(err) != -1, errors.Is(err, net.ErrClosed), errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		s.log.Warn().Uint64("conn", c.id).Msg("message too big")
+		c.close(websocket.StatusMessageTooBig, "message too big", false)
+	default:
+		s.log.Warn().Err(err).Uint64("conn", c.id).Msg("websocket protocol error")
+		c.close(websocket.StatusProtocolError, "protocol error", false)
+	}
+	return fmt.Errorf("read: %w", err)
+}
+
+// enqueue queues a routed frame for the dispatcher, waiting while the queue
+// is full. It reports false when the socket is closing.
+func (c *Conn) enqueue(m Message) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.in) >= inboundQueue && !c.closing {
+		c.inSpace.Wait()
+	}
+	if c.closing {
+		return false
+	}
+	c.in = append(c.in, m)
+	if !c.dispatching && c.goLocked(c.dispatchLoop) {
+		c.dispatching = true
+	}
+	return true
+}
+
+// dispatchLoop hands queued frames to the server one at a time and ends
+// when the queue is empty or the socket closes.
+func (c *Conn) dispatchLoop() {
+	for {
+		c.mu.Lock()
+		if len(c.in) == 0 || c.closing {
+			c.in = nil
+			c.dispatching = false
+			c.mu.Unlock()
+			return
+		}
+		m := c.in[0]
+		c.in[0] = Message{}
+		c.in = c.in[1:]
+		c.inSpace.Signal()
+		c.mu.Unlock()
+		c.srv.dispatch(c, m)
+	}
+}
+
+// dispatch runs one routed frame.
+func (s *Server) dispatch(c *Conn, m Message) {
+	if m.Type == "auth.refresh" {
+		s.refresh(c, m)
+		return
+	}
+	err := s.h.Message(c.ctx, c, m)
+	if err == nil {
+		return
+	}
+	var ge Error
+	var pge *Error
+	switch {
+	case errors.As(err, &ge):
+		c.sendError(m.ID, ge.Code, ge.Message)
+	case errors.As(err, &pge) && pge != nil:
+		c.sendError(m.ID, pge.Code, pge.Message)
+	case c.ctx.Err() != nil:
+		// The socket is closing (the error is likely its Send failing or
+		// ctx ending): nothing left to answer.
+	default:
+		s.log.Error().Err(err).Uint64("conn", c.id).Str("type", m.Type).Msg("room module error")
+		c.close(websocket.StatusInternalError, "internal error", false)
+	}
+}
+
+// refresh answers auth.refresh: a valid token of the same session extends
+// the socket's life; anything else is an error frame and the old deadline
+// stands.
+func (s *Server) refresh(c *Conn, m Message) {
+	var data struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(m.Data, &data); err != nil || data.Token == "" {
+		c.sendError(m.ID, "bad_request", `auth.refresh needs data {"token":"..."}`)
+		return
+	}
+	id, err := s.authenticate(c.ctx, data.Token)
+	if err != nil {
+		code, msg, ok := refreshErrorCode(err)
+		if !ok {
+			s.log.Error().Err(err).Uint64("conn", c.id).Msg("auth.refresh")
+			c.close(websocket.StatusInternalError, "internal error", false)
+			return
+		}
+		c.sendError(m.ID, code, msg)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if id.SessionID != c.identity.SessionID {
+		_ = c.sendLocked(encodeFrame(errorFrame(m.ID, "session_mismatch", "the token belongs to another session")))
+		return
+	}
+	c.identity = id
+	c.scheduleExpiryLocked(s.opts.Now())
+	_ = c.sendLocked(encodeFrame(dataFrame("auth.refreshed", m.ID, struct {
+		ExpiresAt time.Time `json:"expires_at"`
+	}{id.ExpiresAt.UTC()})))
+}
+
+// armHeartbeatLocked schedules the next server ping.
+func (c *Conn) armHeartbeatLocked() {
+	d := c.srv.opts.PingInterval
+	if d <= 0 || c.stopped {
+		return
+	}
+	if c.hbTimer == nil {
+		c.hbTimer = time.AfterFunc(d, c.heartbeat)
+		return
+	}
+	c.hbTimer.Reset(d)
+}
+
+// heartbeat pings the peer on the timer's goroutine (which lives only for
+// the round trip) and closes with 1001 if no pong comes within PingTimeout.
+// Pongs are read by the reader, which the Handler never blocks.
+func (c *Conn) heartbeat() {
+	if !c.enter() {
+		return
+	}
+	defer c.workers.Done()
+	ctx, cancel := context.WithTimeout(c.base, c.srv.opts.PingTimeout)
+	err := c.ws.Ping(ctx)
+	cancel()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing || c.stopped {
+		return
+	}
+	if err != nil {
+		c.srv.log.Info().Err(err).Uint64("conn", c.id).Msg("missed heartbeat")
+		c.closeLocked(websocket.StatusGoingAway, "missed heartbeat", false)
+		return
+	}
+	c.armHeartbeatLocked()
+}
+
+// scheduleExpiryLocked (re)starts the expiry timer for the current token:
+// session.expiring at exp - min(60s, TTL/2), then 4004 at exp.
+func (c *Conn) scheduleExpiryLocked(now time.Time) {
+	exp := c.identity.ExpiresAt
+	if exp.IsZero() || c.stopped {
+		return
+	}
+	ttl := exp.Sub(now)
+	c.warnAt = exp.Add(-min(time.Minute, ttl/2))
+	c.warned = false
+	d := c.warnAt.Sub(now)
+	if c.expTimer == nil {
+		c.expTimer = time.AfterFunc(d, c.expiryTick)
+		return
+	}
+	c.expTimer.Reset(d)
+}
+
+// expiryTick runs on the expiry timer: it sends session.expiring once per
+// token, and closes with 4004 at expiry, after what is queued.
+func (c *Conn) expiryTick() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing || c.stopped {
+		return
+	}
+	now := c.srv.opts.Now()
+	exp := c.identity.ExpiresAt
+	switch {
+	case !now.Before(exp):
+		c.closeLocked(StatusTokenExpired, "token expired", true)
+	case now.Before(c.warnAt):
+		c.expTimer.Reset(c.warnAt.Sub(now)) // a refresh moved the deadline
+	default:
+		if !c.warned {
+			c.warned = true
+			_ = c.sendLocked(encodeFrame(dataFrame("session.expiring", nil, struct {
+				ExpiresAt time.Time `json:"expires_at"`
+			}{exp.UTC()})))
+		}
+		c.expTimer.Reset(exp.Sub(now))
+	}
+}

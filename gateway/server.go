@@ -1,0 +1,253 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"sync/atomic"
+
+	"github.com/bigtwo/gateway/session"
+	"github.com/coder/websocket"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+)
+
+// Authenticator is all the gateway needs from the session layer:
+// session.Service implements it. Errors wrap the session package's
+// sentinels (ErrMissingToken, ErrInvalidToken, ErrTokenExpired, ErrRevoked,
+// ErrExpired, ErrUnavailable).
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (session.Identity, error)
+}
+
+// Handler is the room module: it sees only authenticated sockets.
+//
+// Connect is called once per socket after its welcome frame is queued; if it
+// returns an error the socket is closed with 1011 and neither Message nor
+// Disconnect follows. Message is called for every room.* and game.* frame, in
+// order, one at a time per socket, on a goroutine of that socket (not its
+// reader, so a slow Message delays neither heartbeats nor other sockets);
+// returning an Error answers the request with an error frame, any other
+// error closes the socket with 1011. Disconnect is called once, after the
+// last Message has returned, with the reason the socket ended.
+//
+// ctx is canceled when the socket starts closing. Implementations must be
+// safe for concurrent use across sockets and should not block for long:
+// while a socket's Message runs, up to 64 further frames of that socket wait.
+type Handler interface {
+	Connect(ctx context.Context, c *Conn) error
+	Message(ctx context.Context, c *Conn, m Message) error
+	Disconnect(c *Conn, reason error)
+}
+
+// Server accepts WebSockets on GET /ws, authenticates them, routes their
+// frames to a Handler and closes them on revocation, expiry, abuse and
+// drain. It is safe for concurrent use.
+type Server struct {
+	auth   Authenticator
+	h      Handler
+	log    zerolog.Logger
+	opts   Options
+	reg    *registry
+	nextID atomic.Uint64
+}
+
+// NewServer returns a Server that authenticates with auth and hands sockets
+// to h. Invalid AllowedOrigins patterns are logged and never match.
+func NewServer(auth Authenticator, h Handler, log zerolog.Logger, opts Options) *Server {
+	opts = opts.withDefaults()
+	for _, p := range opts.AllowedOrigins {
+		if _, err := path.Match(p, ""); err != nil {
+			log.Error().Str("pattern", p).Msg("invalid allowed origin pattern")
+		}
+	}
+	return &Server{auth: auth, h: h, log: log, opts: opts, reg: newRegistry()}
+}
+
+// ServeHTTP serves GET /ws. Refusals before the upgrade carry the
+// contract's JSON error body; an invalid handshake token completes the
+// upgrade and then closes with 4001 so that browsers can tell it apart from
+// a network error. The socket lives on after ServeHTTP returns, on a
+// goroutine that Shutdown waits for.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if status, code, msg := checkUpgrade(w, r); status != 0 {
+		writeError(w, status, code, msg)
+		return
+	}
+	if !originAllowed(r, s.opts.AllowedOrigins) {
+		writeError(w, http.StatusForbidden, "origin_not_allowed", "this Origin may not open sockets here")
+		return
+	}
+	ip := s.opts.ClientIP(r)
+	draining, full := s.reg.reserve(ip, s.opts.MaxPendingPerIP)
+	switch {
+	case draining:
+		writeError(w, http.StatusServiceUnavailable, "draining", "server is shutting down")
+		return
+	case full:
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "too_many_pending", "too many unauthenticated sockets from this address")
+		return
+	}
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			s.reg.unreserve(ip)
+			s.reg.active.Done()
+		}
+	}()
+
+	hs := handshake{source: tokenSource(r), authStart: s.opts.Now()}
+	if hs.source.present {
+		hs.id, hs.err = s.authenticate(r.Context(), hs.source.token)
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:       []string{subprotocol},
+		InsecureSkipVerify: true, // originAllowed has checked, with a JSON 403
+	})
+	if err != nil {
+		s.log.Debug().Err(err).Msg("websocket accept")
+		return
+	}
+	// r.Context() ends with this call: the socket keeps only its values.
+	c := newConn(s, ws, ip, context.WithoutCancel(r.Context()))
+	handedOff = true
+	go s.serve(c, hs)
+}
+
+// authenticate calls the Authenticator with the auth timeout. An empty token
+// (a present but empty or non-Bearer source) is invalid without a call.
+func (s *Server) authenticate(ctx context.Context, token string) (session.Identity, error) {
+	if token == "" {
+		return session.Identity{}, fmt.Errorf("authenticate: %w", session.ErrInvalidToken)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.AuthTimeout)
+	defer cancel()
+	id, err := s.auth.Authenticate(ctx, token)
+	if err != nil {
+		return session.Identity{}, fmt.Errorf("authenticate: %w", err)
+	}
+	return id, nil
+}
+
+// Revoked closes every socket of r.SessionID with 4003. It does not block
+// and is safe from any goroutine, e.g. a store's revocation callback.
+func (s *Server) Revoked(r session.Revocation) {
+	for _, c := range s.reg.revoke(r.SessionID, s.opts.Now()) {
+		if c.close(StatusRevoked, "session revoked", false) {
+			s.log.Info().Uint64("conn", c.id).Str("session_id", r.SessionID.String()).
+				Str("reason", r.Reason).Msg("closing revoked session socket")
+		}
+	}
+}
+
+// Shutdown drains the server: new upgrades are refused with 503, every
+// socket is closed with 1001 (at most 64 close handshakes at a time), and
+// Shutdown waits for all of them. If ctx ends first, the remaining sockets
+// are dropped without a handshake and ctx's error is returned once their
+// goroutines have ended. It may be called more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	conns := s.reg.drain()
+	if len(conns) > 0 {
+		s.log.Info().Int("sockets", len(conns)).Msg("draining sockets")
+	}
+	var g errgroup.Group
+	g.SetLimit(drainConcurrency)
+	for _, c := range conns {
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			c.close(websocket.StatusGoingAway, "server shutting down", false)
+			select {
+			case <-c.doneChan():
+			case <-ctx.Done():
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // the workers return no errors
+
+	done := make(chan struct{})
+	go func() { // ends when every socket has: see the abort below
+		s.reg.active.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	for _, c := range s.reg.abort() {
+		c.abort()
+	}
+	<-done
+	return fmt.Errorf("drain: %w", ctx.Err())
+}
+
+// Draining reports whether Shutdown has been called (for readiness).
+func (s *Server) Draining() bool { return s.reg.isDraining() }
+
+// Sockets returns the number of live authenticated sockets.
+func (s *Server) Sockets() int { return s.reg.count() }
+
+// checkUpgrade does coder/websocket's handshake checks itself, so that
+// refusals carry the JSON error body instead of Accept's plain text. It
+// returns a zero status when the request is a valid upgrade.
+func checkUpgrade(w http.ResponseWriter, r *http.Request) (status int, code, msg string) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		return http.StatusMethodNotAllowed, "method_not_allowed", "use GET to open a WebSocket"
+	}
+	if !r.ProtoAtLeast(1, 1) || !headerHasToken(r.Header, "Connection", "upgrade") ||
+		!headerHasToken(r.Header, "Upgrade", "websocket") {
+		w.Header().Set("Connection", "Upgrade")
+		w.Header().Set("Upgrade", "websocket")
+		return http.StatusUpgradeRequired, "upgrade_required", "this endpoint speaks WebSocket only"
+	}
+	if r.Header.Get("Sec-WebSocket-Version") != "13" {
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		return http.StatusUpgradeRequired, "upgrade_required", "only WebSocket version 13 is supported"
+	}
+	if keys := r.Header.Values("Sec-WebSocket-Key"); len(keys) != 1 || !validKey(keys[0]) {
+		return http.StatusBadRequest, "bad_request", "missing or invalid Sec-WebSocket-Key"
+	}
+	return 0, "", ""
+}
+
+// originAllowed mirrors coder/websocket's origin check: no Origin, the
+// request's own host, or a match of one of patterns.
+func originAllowed(r *http.Request, patterns []string) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(r.Host, u.Host) {
+		return true
+	}
+	for _, p := range patterns {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, err := path.Match(strings.ToLower(p), strings.ToLower(target)); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
+
+// writeError writes the contract's JSON error body.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]Error{"error": {Code: code, Message: msg}})
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
 
 	"github.com/bigtwo/gateway/session"
 	"github.com/bigtwo/gateway/store/memory"
@@ -550,5 +552,48 @@ func TestSweepDeletesExpired(t *testing.T) {
 	wantError(t, a.refresh(t, s.RefreshToken), 401, "invalid_token")
 	if res := a.do(t, "GET", "/session/validate", fresh.Token, ""); res.status != 200 {
 		t.Fatalf("fresh session after sweep = %d", res.status)
+	}
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestRunSweepsUntilCanceled(t *testing.T) {
+	st := memory.New()
+	keys, err := session.RandomKeyRing()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{now: time.Now().UTC()}
+	svc := session.NewService(st, keys, zerolog.Nop(), session.Options{Now: clk.Now, SessionTTL: time.Minute, CleanupInterval: time.Millisecond})
+	is, err := svc.Create(t.Context(), "", session.ClientInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+
+	// Poll the store (never sweeping ourselves) until Run's sweep has
+	// deleted the expired session, with a deadline.
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(5 * time.Second)
+	for {
+		_, err := st.Session(t.Context(), is.Session.ID)
+		if errors.Is(err, session.ErrNotFound) {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("expired session not swept within 5s (last lookup: %v)", err)
+		case <-tick.C:
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run() = %v, want nil after cancel", err)
 	}
 }

@@ -174,3 +174,16 @@ func TestPostgresTwoGatewaysSeeEachOthersLogouts(t *testing.T) {
 	}
 	t.Logf("logout on a closed the socket on b after %v", time.Since(start))
 }
+
+func TestMigrateCommand(t *testing.T) {
+	err := run(t.Context(), []string{"gateway", "migrate"}, env(nil), io.Discard, io.Discard)
+	if err == nil || !strings.HasPrefix(err.Error(), "GATEWAY_DATABASE_URL: ") {
+		t.Fatalf("migrate without a database = %v, want an error naming GATEWAY_DATABASE_URL", err)
+	}
+	db := testDatabase(t)
+	for i := range 2 { // the second run is a no-op
+		if err := run(t.Context(), []string{"gateway", "migrate", "-database-url", db}, env(nil), io.Discard, io.Discard); err != nil {
+			t.Fatalf("migrate run %d: %v", i+1, err)
+		}
+	}
+}

@@ -105,6 +105,7 @@ func (c *Conn) sendLocked(b []byte) error {
 		return net.ErrClosed
 	}
 	if len(c.queue) >= c.srv.opts.SendQueue {
+		c.srv.metrics.overflowed()
 		c.closeLocked(websocket.StatusTryAgainLater, "slow consumer", false)
 		return ErrSlowConsumer
 	}
@@ -166,6 +167,14 @@ func (c *Conn) closeErr() error {
 	return websocket.CloseError{Code: c.closeCode, Reason: c.closeReason}
 }
 
+// requestedClose is the code of the close that was requested, 0 if none
+// (or if only a failed write ended the socket).
+func (c *Conn) requestedClose() websocket.StatusCode {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeCode
+}
+
 // goLocked runs f on a new goroutine owned by the socket, unless serve has
 // ended. c.mu must be held.
 func (c *Conn) goLocked(f func()) bool {
@@ -225,6 +234,9 @@ func (c *Conn) writeLoop() {
 		c.queue = c.queue[1:]
 		c.mu.Unlock()
 
+		// Counted before the write, so that a client that has read a
+		// frame can rely on its count.
+		c.srv.metrics.sent(encodedFamily(b))
 		ctx, cancel := context.WithTimeout(c.base, c.srv.opts.WriteTimeout)
 		err := c.ws.Write(ctx, websocket.MessageText, b)
 		cancel()

@@ -3,8 +3,9 @@
 // queue, heartbeats, rate and size limits, token expiry and in-band
 // refresh), routing of room.* and game.* frames to a Handler, the registry
 // of live sockets that revocation (4003) and drain (1001) go through, and
-// the mapping of errors to close codes. docs/PROTOCOL.md describes the wire
-// protocol.
+// the mapping of errors to close codes, and the Prometheus metrics of all
+// this (Metrics, on a registry the caller passes in). docs/PROTOCOL.md
+// describes the wire protocol.
 //
 // It does not know how sessions are stored or tokens verified (it asks an
 // Authenticator, normally session.Service) nor what rooms are (package

@@ -66,6 +66,10 @@ type Options struct {
 
 	// Now is the clock used for expiry and rate limits. Defaults to time.Now.
 	Now func() time.Time
+
+	// Metrics receives the gateway's metrics. Defaults to NewMetrics(nil):
+	// counted but not registered anywhere.
+	Metrics *Metrics
 }
 
 // Internal limits that are not worth an option.
@@ -120,6 +124,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
 	}
 	return o
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bigtwo/gateway/session"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Reasons admit refuses a socket.
@@ -34,6 +35,8 @@ type registry struct {
 	bySession map[uuid.UUID][]*Conn
 	perPlayer map[uuid.UUID]int
 	authed    int
+	// sockets follows authed exactly: it moves under mu with it.
+	sockets prometheus.Gauge
 	// revoked remembers recent revocations for sockets whose authentication
 	// began before the revocation but that register after it (the
 	// notification found nothing to close). Entries older than revokedTTL
@@ -45,8 +48,9 @@ type registry struct {
 // any authentication may take (AuthTimeout is far shorter in practice).
 const revokedTTL = time.Minute
 
-func newRegistry() *registry {
+func newRegistry(sockets prometheus.Gauge) *registry {
 	return &registry{
+		sockets:   sockets,
 		pending:   make(map[*Conn]struct{}),
 		pendingIP: make(map[string]int),
 		bySession: make(map[uuid.UUID][]*Conn),
@@ -120,6 +124,7 @@ func (r *registry) admit(c *Conn, id session.Identity, authStart time.Time, max 
 	r.bySession[id.SessionID] = append(r.bySession[id.SessionID], c)
 	r.perPlayer[id.PlayerID]++
 	r.authed++
+	r.sockets.Inc()
 	c.registered = true
 	c.regSession, c.regPlayer = id.SessionID, id.PlayerID
 	return nil
@@ -154,6 +159,7 @@ func (r *registry) remove(c *Conn) {
 		delete(r.perPlayer, c.regPlayer)
 	}
 	r.authed--
+	r.sockets.Dec()
 }
 
 // revoke records that session id was revoked at now and returns a copy of

@@ -28,9 +28,11 @@ func (s *Server) serve(c *Conn, hs handshake) {
 	var err error
 	switch draining, aborted := s.reg.addPending(c); {
 	case aborted:
+		s.metrics.opened(hs.path(), resultDraining)
 		c.abort()
 		err = errDraining
 	case draining:
+		s.metrics.opened(hs.path(), resultDraining)
 		c.close(websocket.StatusGoingAway, "server shutting down", false)
 		err = errDraining
 	default:
@@ -38,6 +40,7 @@ func (s *Server) serve(c *Conn, hs handshake) {
 	}
 	c.stop()
 	s.reg.remove(c)
+	s.metrics.closed(endCode(c, err)) // before Disconnect, so tests can wait on it
 	if connected {
 		if ce := c.closeErr(); ce != nil {
 			err = ce
@@ -46,6 +49,23 @@ func (s *Server) serve(c *Conn, hs handshake) {
 	}
 	c.finish()
 	s.log.Debug().Uint64("conn", c.id).Err(err).Msg("socket ended")
+}
+
+// endCode is the close code a socket ended with: the one the server
+// requested, else the peer's, else 1006 (dropped without a close frame).
+// Over the read limit, coder/websocket has sent 1009 itself, whatever was
+// requested since.
+func endCode(c *Conn, err error) websocket.StatusCode {
+	if errors.Is(err, websocket.ErrMessageTooBig) {
+		return websocket.StatusMessageTooBig
+	}
+	if code := c.requestedClose(); code != 0 {
+		return code
+	}
+	if code := websocket.CloseStatus(err); code != -1 {
+		return code
+	}
+	return websocket.StatusAbnormalClosure
 }
 
 // run authenticates c and then reads it until it ends. connected reports
@@ -61,10 +81,10 @@ func (s *Server) run(c *Conn, hs handshake) (connected bool, err error) {
 			return false, err
 		}
 	case hs.err != nil:
-		s.refuse(c, hs.err, hs.source.name)
+		s.refuse(c, hs.err, hs.path())
 		return false, hs.err
 	}
-	if err := s.admit(c, id, authStart, replyTo); err != nil {
+	if err := s.admit(c, id, hs.path(), authStart, replyTo); err != nil {
 		return false, err
 	}
 	if err := s.h.Connect(c.ctx, c); err != nil {
@@ -77,13 +97,14 @@ func (s *Server) run(c *Conn, hs handshake) (connected bool, err error) {
 
 // refuse closes c after a failed authentication: 4001 with a short reason,
 // 1013 when the store is unavailable.
-func (s *Server) refuse(c *Conn, err error, via string) {
+func (s *Server) refuse(c *Conn, err error, via authPath) {
 	code, reason := closeCode(err)
 	ev := s.log.Info()
 	if code == websocket.StatusInternalError || code == websocket.StatusTryAgainLater {
 		ev = s.log.Error()
 	}
-	ev.Err(err).Uint64("conn", c.id).Str("via", via).Msg("socket authentication failed")
+	ev.Err(err).Uint64("conn", c.id).Str("via", via.String()).Msg("socket authentication failed")
+	s.metrics.opened(via, resultOf(err))
 	c.close(code, reason, false)
 }
 
@@ -102,17 +123,28 @@ func (s *Server) firstFrameAuth(c *Conn) (_ session.Identity, replyTo json.RawMe
 	c.authTimer.Stop()
 	c.mu.Unlock()
 	if err != nil {
-		return session.Identity{}, nil, time.Time{}, s.readFailed(c, err)
+		err = s.readFailed(c, err)
+		s.metrics.opened(pathFrame, unauthenticatedEnd(c, err))
+		return session.Identity{}, nil, time.Time{}, err
 	}
 	if c.isClosing() { // the auth timer fired as the frame arrived
+		s.metrics.opened(pathFrame, unauthenticatedEnd(c, nil))
 		return session.Identity{}, nil, time.Time{}, errClosing
 	}
 	if typ == websocket.MessageText && !utf8.Valid(b) {
+		s.metrics.received(famOther)
+		s.metrics.opened(pathFrame, resultProtocolError)
 		c.close(websocket.StatusInvalidFramePayloadData, "invalid utf-8", false)
 		return session.Identity{}, nil, time.Time{}, errClosing
 	}
 	m, err := decodeFrame(b)
+	if typ != websocket.MessageText || err != nil {
+		s.metrics.received(famOther)
+	} else {
+		s.metrics.received(typeFamily(m.Type))
+	}
 	if typ != websocket.MessageText || err != nil || m.Type != "auth" {
+		s.metrics.opened(pathFrame, resultMissingToken)
 		c.close(StatusInvalidToken, "first frame must be auth", false)
 		return session.Identity{}, nil, time.Time{}, fmt.Errorf("first frame: %w", session.ErrMissingToken)
 	}
@@ -124,13 +156,13 @@ func (s *Server) firstFrameAuth(c *Conn) (_ session.Identity, replyTo json.RawMe
 	}
 	if data.Token == "" {
 		err := fmt.Errorf("auth frame: %w", session.ErrMissingToken)
-		s.refuse(c, err, "frame")
+		s.refuse(c, err, pathFrame)
 		return session.Identity{}, nil, time.Time{}, err
 	}
 	authStart = s.opts.Now()
 	id, err := s.authenticate(c.ctx, data.Token)
 	if err != nil {
-		s.refuse(c, err, "frame")
+		s.refuse(c, err, pathFrame)
 		return session.Identity{}, nil, time.Time{}, err
 	}
 	return id, m.ID, authStart, nil
@@ -138,19 +170,23 @@ func (s *Server) firstFrameAuth(c *Conn) (_ session.Identity, replyTo json.RawMe
 
 // admit registers the authenticated c, queues its welcome (always the
 // first server frame) and starts its heartbeat and expiry timers.
-func (s *Server) admit(c *Conn, id session.Identity, authStart time.Time, replyTo json.RawMessage) error {
+func (s *Server) admit(c *Conn, id session.Identity, via authPath, authStart time.Time, replyTo json.RawMessage) error {
 	if err := s.reg.admit(c, id, authStart, s.opts.MaxSocketsPerPlayer); err != nil {
 		switch {
 		case errors.Is(err, errTooManySockets):
 			s.log.Warn().Str("player_id", id.PlayerID.String()).Msg("too many sockets for player")
+			s.metrics.opened(via, resultTooManySockets)
 			c.close(StatusTooManySockets, "too many sockets", false)
 		case errors.Is(err, session.ErrRevoked):
+			s.metrics.opened(via, resultSessionRevoked)
 			c.close(StatusRevoked, "session revoked", false)
 		default:
+			s.metrics.opened(via, resultDraining)
 			c.close(websocket.StatusGoingAway, "server shutting down", false)
 		}
 		return err
 	}
+	s.metrics.opened(via, resultOK)
 	c.ws.SetReadLimit(s.opts.MaxMessageBytes)
 	welcome := encodeFrame(dataFrame("welcome", replyTo, struct {
 		SessionID string    `json:"session_id"`
@@ -193,18 +229,22 @@ func (s *Server) readLoop(c *Conn) error {
 			continue
 		}
 		if typ != websocket.MessageText {
+			s.metrics.received(famOther)
 			c.sendError(nil, "bad_request", "binary frames are not supported")
 			continue
 		}
 		if !utf8.Valid(b) {
+			s.metrics.received(famOther)
 			c.close(websocket.StatusInvalidFramePayloadData, "invalid utf-8", false)
 			continue
 		}
 		m, err := decodeFrame(b)
 		if err != nil {
+			s.metrics.received(famOther)
 			c.sendError(nil, "bad_request", strings.TrimSuffix(err.Error(), ": "+errBadFrame.Error()))
 			continue
 		}
+		s.metrics.received(typeFamily(m.Type))
 		switch {
 		case m.Type == "auth":
 			c.sendError(m.ID, "already_authenticated", "this socket is already authenticated")
@@ -310,11 +350,13 @@ func (s *Server) refresh(c *Conn, m Message) {
 		Token string `json:"token"`
 	}
 	if err := json.Unmarshal(m.Data, &data); err != nil || data.Token == "" {
+		s.metrics.authFailed(resultMissingToken)
 		c.sendError(m.ID, "bad_request", `auth.refresh needs data {"token":"..."}`)
 		return
 	}
 	id, err := s.authenticate(c.ctx, data.Token)
 	if err != nil {
+		s.metrics.authFailed(resultOf(err))
 		code, msg, ok := refreshErrorCode(err)
 		if !ok {
 			s.log.Error().Err(err).Uint64("conn", c.id).Msg("auth.refresh")

@@ -48,12 +48,13 @@ type Handler interface {
 // frames to a Handler and closes them on revocation, expiry, abuse and
 // drain. It is safe for concurrent use.
 type Server struct {
-	auth   Authenticator
-	h      Handler
-	log    zerolog.Logger
-	opts   Options
-	reg    *registry
-	nextID atomic.Uint64
+	auth    Authenticator
+	h       Handler
+	log     zerolog.Logger
+	opts    Options
+	metrics *Metrics // opts.Metrics
+	reg     *registry
+	nextID  atomic.Uint64
 }
 
 // NewServer returns a Server that authenticates with auth and hands sockets
@@ -65,7 +66,7 @@ func NewServer(auth Authenticator, h Handler, log zerolog.Logger, opts Options) 
 			log.Error().Str("pattern", p).Msg("invalid allowed origin pattern")
 		}
 	}
-	return &Server{auth: auth, h: h, log: log, opts: opts, reg: newRegistry()}
+	return &Server{auth: auth, h: h, log: log, opts: opts, metrics: opts.Metrics, reg: newRegistry(opts.Metrics.sockets)}
 }
 
 // ServeHTTP serves GET /ws. Refusals before the upgrade carry the
@@ -75,22 +76,22 @@ func NewServer(auth Authenticator, h Handler, log zerolog.Logger, opts Options) 
 // goroutine that Shutdown waits for.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status, code, msg := checkUpgrade(w, r); status != 0 {
-		writeError(w, status, code, msg)
+		s.refuseUpgrade(w, status, code, msg)
 		return
 	}
 	if !originAllowed(r, s.opts.AllowedOrigins) {
-		writeError(w, http.StatusForbidden, "origin_not_allowed", "this Origin may not open sockets here")
+		s.refuseUpgrade(w, http.StatusForbidden, "origin_not_allowed", "this Origin may not open sockets here")
 		return
 	}
 	ip := s.opts.ClientIP(r)
 	draining, full := s.reg.reserve(ip, s.opts.MaxPendingPerIP)
 	switch {
 	case draining:
-		writeError(w, http.StatusServiceUnavailable, "draining", "server is shutting down")
+		s.refuseUpgrade(w, http.StatusServiceUnavailable, "draining", "server is shutting down")
 		return
 	case full:
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "too_many_pending", "too many unauthenticated sockets from this address")
+		s.refuseUpgrade(w, http.StatusTooManyRequests, "too_many_pending", "too many unauthenticated sockets from this address")
 		return
 	}
 	handedOff := false
@@ -110,6 +111,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		InsecureSkipVerify: true, // originAllowed has checked, with a JSON 403
 	})
 	if err != nil {
+		s.metrics.refused("error")
 		s.log.Debug().Err(err).Msg("websocket accept")
 		return
 	}
@@ -243,6 +245,13 @@ func originAllowed(r *http.Request, patterns []string) bool {
 		}
 	}
 	return false
+}
+
+// refuseUpgrade answers an upgrade request with the contract's JSON error body
+// and counts the refusal.
+func (s *Server) refuseUpgrade(w http.ResponseWriter, status int, code, msg string) {
+	s.metrics.refused(code)
+	writeError(w, status, code, msg)
 }
 
 // writeError writes the contract's JSON error body.

@@ -118,6 +118,7 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger) error {
 		MaxSocketsPerPlayer: cfg.MaxSocketsPerPlayer,
 		MaxPendingPerIP:     cfg.MaxPendingPerIP,
 		ClientIP:            clientIP,
+		Metrics:             gateway.NewMetrics(reg),
 	})
 
 	mux := http.NewServeMux()

@@ -13,7 +13,11 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
+
+	"github.com/bigtwo/gateway/gateway"
+	"github.com/bigtwo/gateway/session"
 )
 
 func TestMain(m *testing.M) {
@@ -298,8 +302,26 @@ func waitClose(t *testing.T, c *websocket.Conn) websocket.StatusCode {
 func TestMetricsMove(t *testing.T) {
 	g := startGateway(t, nil)
 	tok, _ := g.createSession(t)
+	c, _, err := websocket.Dial(t.Context(), "ws"+strings.TrimPrefix(g.url, "http")+"/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	waitType(t, c, "welcome")
 	if res := g.do(t, "DELETE", "/session", map[string]string{"Authorization": "Bearer " + tok}); res.status != 204 {
 		t.Fatalf("logout = %d", res.status)
+	}
+	if code := waitClose(t, c); code != 4003 {
+		t.Fatalf("close = %d, want 4003", code)
+	}
+	// The server counts the close when the socket has ended, just after the
+	// client sees it: poll /metrics for it, with a deadline.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(g.do(t, "GET", "/metrics", nil).body, `gateway_socket_closes_total{code="4003"} 1`) {
+		if time.Now().After(deadline) {
+			t.Fatal(`gateway_socket_closes_total{code="4003"} did not reach 1 within 5s`)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	res := g.do(t, "GET", "/metrics", nil)
 	if res.status != 200 {
@@ -312,10 +334,27 @@ func TestMetricsMove(t *testing.T) {
 		`gateway_http_request_duration_seconds_bucket{route="POST /session"`,
 		`gateway_store_operation_duration_seconds_count{operation="create_player",result="ok"} 1`,
 		"process_resident_memory_bytes ",
+		`gateway_socket_opens_total{path="header",result="ok"} 1`,
+		`gateway_frames_sent_total{family="welcome"} 1`,
+		`gateway_sockets 0`,
 		"go_goroutines ",
 	} {
 		if !strings.Contains(res.body, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+func TestMetricsLint(t *testing.T) {
+	reg := newRegistry()
+	session.NewMetrics(reg)
+	gateway.NewMetrics(reg)
+	newHTTPMetrics(reg)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("metric %s: %s", p.Metric, p.Text)
 	}
 }

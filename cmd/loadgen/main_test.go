@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/coder/websocket"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fakeGateway speaks the parts of the contract loadgen uses: POST /session,
+// GET /ws with a Bearer token, welcome, ping -> pong, room.join ->
+// room.joined, game.* relayed to the other members with from, /metrics.
+type fakeGateway struct {
+	srv   *httptest.Server
+	next  atomic.Int64
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	rooms map[string][]*websocket.Conn
+}
+
+func newFakeGateway(t *testing.T) *fakeGateway {
+	t.Helper()
+	g := &fakeGateway{rooms: make(map[string][]*websocket.Conn)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /session", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"token":"tok-%d"}`, g.next.Add(1))
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "process_resident_memory_bytes %d\ngo_goroutines 3\n", 1<<20+g.next.Load()*1024)
+	})
+	mux.HandleFunc("GET /ws", g.ws)
+	g.srv = httptest.NewServer(mux)
+	t.Cleanup(func() {
+		g.srv.Close()
+		g.wg.Wait()
+	})
+	return g
+}
+
+func (g *fakeGateway) ws(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer tok-") {
+		http.Error(w, "no token", http.StatusUnauthorized)
+		return
+	}
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	ctx := r.Context()
+	g.wg.Go(func() {
+		defer c.CloseNow()
+		ctx := context.WithoutCancel(ctx)
+		if c.Write(ctx, websocket.MessageText, []byte(`{"type":"welcome","data":{}}`)) != nil {
+			return
+		}
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			var f frame
+			if json.Unmarshal(b, &f) != nil {
+				continue
+			}
+			switch {
+			case f.Type == "ping":
+				_ = c.Write(ctx, websocket.MessageText, fmt.Appendf(nil, `{"type":"pong","id":%s}`, f.ID))
+			case f.Type == "room.join":
+				var d struct{ Room string }
+				_ = json.Unmarshal(f.Data, &d)
+				g.mu.Lock()
+				g.rooms[d.Room] = append(g.rooms[d.Room], c)
+				g.mu.Unlock()
+				_ = c.Write(ctx, websocket.MessageText, fmt.Appendf(nil, `{"type":"room.joined","data":{"room":%q}}`, d.Room))
+			case strings.HasPrefix(f.Type, "game."):
+				var d struct{ Room string }
+				_ = json.Unmarshal(f.Data, &d)
+				g.mu.Lock()
+				members := append([]*websocket.Conn(nil), g.rooms[d.Room]...)
+				g.mu.Unlock()
+				for _, m := range members {
+					if m != c {
+						_ = m.Write(ctx, websocket.MessageText, fmt.Appendf(nil, `{"type":%q,"data":%s}`, f.Type, f.Data))
+					}
+				}
+			}
+		}
+	})
+}
+
+// runJSON runs loadgen with -json and decodes the summary.
+func runJSON(t *testing.T, args ...string) summary {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), append([]string{"loadgen"}, append(args, "-json")...), &stdout, &stderr); err != nil {
+		t.Fatalf("run %q: %v\nstderr:\n%s", args, err, stderr.String())
+	}
+	var s summary
+	if err := json.Unmarshal(stdout.Bytes(), &s); err != nil {
+		t.Fatalf("run %q: summary is not JSON: %v\n%s", args, err, stdout.String())
+	}
+	return s
+}
+
+func TestRunModes(t *testing.T) {
+	g := newFakeGateway(t)
+	t.Run("sessions", func(t *testing.T) {
+		s := runJSON(t, "sessions", "-url", g.srv.URL, "-n", "40", "-c", "4")
+		if s.Sessions == nil || s.Sessions.Count != 40 || s.Sessions.Errors != 0 {
+			t.Errorf("sessions = %+v, want 40 ok and no error", s.Sessions)
+		}
+	})
+	t.Run("connect", func(t *testing.T) {
+		s := runJSON(t, "connect", "-url", g.srv.URL, "-n", "20", "-c", "4", "-duration", "10ms")
+		if s.Connect == nil || s.Connect.Count != 20 || s.Hold == nil || s.Hold.Count != 20 {
+			t.Fatalf("connect = %+v, hold = %+v, want 20 open and held", s.Connect, s.Hold)
+		}
+		if s.Memory == nil || s.Memory.Source != "metrics" || s.Memory.Before == 0 {
+			t.Errorf("memory = %+v, want figures from /metrics", s.Memory)
+		}
+	})
+	t.Run("ping", func(t *testing.T) {
+		s := runJSON(t, "ping", "-url", g.srv.URL, "-n", "10", "-rate", "200", "-duration", "200ms")
+		if s.Ping == nil || s.Ping.Sent == 0 || s.Ping.Count != s.Ping.Sent || s.Ping.Lost != 0 {
+			t.Errorf("ping = %+v, want every ping answered", s.Ping)
+		}
+	})
+	t.Run("rooms", func(t *testing.T) {
+		s := runJSON(t, "rooms", "-url", g.srv.URL, "-tables", "3", "-rate", "20", "-duration", "200ms")
+		if s.Join == nil || s.Join.Count != 12 {
+			t.Fatalf("join = %+v, want 12 seated", s.Join)
+		}
+		d := s.Delivery
+		if d == nil || d.Sent == 0 || d.Count != 3*d.Sent || d.Lost != 0 {
+			t.Errorf("delivery = %+v, want 3 deliveries per frame sent", d)
+		}
+	})
+}
+
+func TestRunErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no mode", []string{"loadgen"}, "help requested"},
+		{"unknown mode", []string{"loadgen", "storm"}, `unknown mode "storm"`},
+		{"bad url", []string{"loadgen", "connect", "-url", "localhost:8080"}, "-url"},
+		{"bad n", []string{"loadgen", "ping", "-n", "0"}, "-n"},
+		{"extra args", []string{"loadgen", "sessions", "x"}, "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := run(t.Context(), tt.args, &out, &out)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// grace is how long frames still in flight when sending stops may take
+// before they count as lost.
+const grace = 5 * time.Second
+
+func (lg *loadgen) newSummary(mode string, t target) *summary {
+	return &summary{Mode: mode, Target: t.base.String(), Started: time.Now().UTC().Truncate(time.Second)}
+}
+
+func (lg *loadgen) gateway() target { return target{base: lg.cfg.URL, pid: lg.cfg.PID} }
+
+// sessions measures POST /session: -n requests, -c at a time.
+func (lg *loadgen) sessions(ctx context.Context) (*summary, error) {
+	t := lg.gateway()
+	sum := lg.newSummary("sessions", t)
+	_, sum.Sessions = lg.createSessions(ctx, t, lg.cfg.N)
+	if sum.Sessions.ErrorKinds["http 429"] > 0 {
+		sum.Notes = append(sum.Notes, "429s: run the gateway with GATEWAY_SESSION_RATE=off for a load test")
+	}
+	return sum, ctx.Err()
+}
+
+// connect opens -n sockets and holds them, after the baseline with -baseline.
+func (lg *loadgen) connect(ctx context.Context) (*summary, error) {
+	t := lg.gateway()
+	sum := lg.newSummary("connect", t)
+	if lg.cfg.Baseline {
+		b, err := lg.baseline(ctx)
+		sum.Baseline = b
+		if err != nil {
+			return sum, fmt.Errorf("baseline: %w", err)
+		}
+	}
+	tokens, sp := lg.createSessions(ctx, t, lg.cfg.N)
+	sum.Sessions = sp
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	err := lg.connectHold(ctx, sum, t, tokens)
+	if b := sum.Baseline; b != nil && b.Connect != nil && b.Connect.Rate > 0 && sum.Connect != nil {
+		sum.ConnectVsBaseline = float64(int(sum.Connect.Rate/b.Connect.Rate*100)) / 100
+	}
+	return sum, err
+}
+
+// connectHold opens a socket per token, holds them for -duration and
+// measures the target's memory before, once connected and at the end.
+func (lg *loadgen) connectHold(ctx context.Context, sum *summary, t target, tokens []string) error {
+	mt := memTracker{p: lg.probe(t)}
+	mt.before(ctx)
+	f := lg.newFleet(ctx, len(tokens), nil)
+	defer f.close()
+	sum.Connect = f.connect(t.wsURL(), tokens)
+	sum.Sockets = int(f.open.Load())
+	mt.connected(ctx)
+	start := time.Now()
+	f.hold(ctx, lg.cfg.Duration, "hold")
+	mt.end(ctx)
+	sum.Hold = f.holdPhase(time.Since(start))
+	mt.finish(sum, sum.Sockets)
+	return ctx.Err()
+}
+
+// ping holds -n sockets and sends -rate pings per second among them,
+// round robin, measuring ping -> pong.
+func (lg *loadgen) ping(ctx context.Context) (*summary, error) {
+	t := lg.gateway()
+	sum := lg.newSummary("ping", t)
+	tokens, sp := lg.createSessions(ctx, t, lg.cfg.N)
+	sum.Sessions = sp
+	if perSocket := lg.cfg.Rate / float64(max(len(tokens), 1)); perSocket > 40 {
+		sum.Notes = append(sum.Notes, fmt.Sprintf("%.0f pings/s per socket is near the gateway's message rate limit (50/s by default)", perSocket))
+	}
+	var rec recorder
+	var recv atomic.Int64
+	onFrame := func(_ int, fr frame, at time.Time) {
+		if fr.Type != "pong" {
+			return
+		}
+		var id string
+		if json.Unmarshal(fr.ID, &id) != nil {
+			return
+		}
+		if stamp, err := strconv.ParseInt(id, 10, 64); err == nil {
+			rec.add(lg.since(stamp, at))
+			recv.Add(1)
+		}
+	}
+	mt := memTracker{p: lg.probe(t)}
+	mt.before(ctx)
+	f := lg.newFleet(ctx, len(tokens), onFrame)
+	defer f.close()
+	sum.Connect = f.connect(t.wsURL(), tokens)
+	sum.Sockets = int(f.open.Load())
+	mt.connected(ctx)
+
+	open := openIndexes(f)
+	if len(open) == 0 {
+		return sum, errors.New("no socket open")
+	}
+	start := time.Now()
+	sent := lg.pace(ctx, &rec, lg.cfg.Rate, lg.cfg.Duration, func(seq int64) error {
+		i := open[int(seq%int64(len(open)))]
+		return f.send(i, fmt.Appendf(nil, `{"type":"ping","id":"%d"}`, lg.stamp()))
+	}, func() string {
+		return fmt.Sprintf("ping: %d open, %d pongs", f.open.Load(), recv.Load())
+	})
+	elapsed := time.Since(start)
+	waitFor(ctx, grace, func() bool { return recv.Load() >= sent })
+	sum.Ping = rec.phase(elapsed)
+	sum.Ping.Sent = sent
+	sum.Ping.Lost = max(0, sent-recv.Load())
+	mt.end(ctx)
+	sum.Hold = f.holdPhase(elapsed)
+	mt.finish(sum, sum.Sockets)
+	return sum, ctx.Err()
+}
+
+// rooms seats 4 × -tables sockets at tables of four (room.join), then each
+// table sends -rate game frames per second, from its players in turn, and
+// every other member's receipt is a delivery.
+func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
+	t := lg.gateway()
+	sum := lg.newSummary("rooms", t)
+	tables := lg.cfg.Tables
+	sum.Tables = tables
+	tokens, sp := lg.createSessions(ctx, t, 4*tables)
+	sum.Sessions = sp
+	if len(tokens) != 4*tables {
+		return sum, fmt.Errorf("rooms: only %d of %d sessions created", len(tokens), 4*tables)
+	}
+	joinAt := make([]atomic.Int64, len(tokens))
+	var joinRec, delivRec recorder
+	var joined, delivered atomic.Int64
+	onFrame := func(i int, fr frame, at time.Time) {
+		switch fr.Type {
+		case "room.joined":
+			joinRec.add(lg.since(joinAt[i].Load(), at))
+			joined.Add(1)
+		case "game.move":
+			var d struct {
+				TS int64 `json:"ts"`
+			}
+			if json.Unmarshal(fr.Data, &d) == nil {
+				delivRec.add(lg.since(d.TS, at))
+				delivered.Add(1)
+			}
+		case "error":
+			delivRec.fail(fmt.Errorf("error frame %s", fr.Data))
+		}
+	}
+	mt := memTracker{p: lg.probe(t)}
+	mt.before(ctx)
+	f := lg.newFleet(ctx, len(tokens), onFrame)
+	defer f.close()
+	sum.Connect = f.connect(t.wsURL(), tokens)
+	sum.Sockets = int(f.open.Load())
+	mt.connected(ctx)
+	if sum.Sockets != len(tokens) {
+		return sum, fmt.Errorf("rooms: only %d of %d sockets open", sum.Sockets, len(tokens))
+	}
+
+	lg.setStatus(func() string { return fmt.Sprintf("join: %d/%d seated", joined.Load(), len(tokens)) })
+	start := time.Now()
+	parallel(ctx, len(tokens), lg.cfg.C, func(i int) {
+		joinAt[i].Store(lg.stamp())
+		if err := f.send(i, fmt.Appendf(nil, `{"type":"room.join","data":{"room":"lg-%d"}}`, i/4)); err != nil {
+			joinRec.fail(err)
+		}
+	})
+	if !waitFor(ctx, lg.cfg.Timeout, func() bool { return joined.Load() == int64(len(tokens)) }) {
+		joinRec.fail(fmt.Errorf("%d joins unanswered: %w", int64(len(tokens))-joined.Load(), errLost))
+	}
+	sum.Join = joinRec.phase(time.Since(start))
+
+	start = time.Now()
+	sent := lg.pace(ctx, &delivRec, float64(tables)*lg.cfg.Rate, lg.cfg.Duration, func(seq int64) error {
+		table := seq % int64(tables)
+		player := table*4 + (seq/int64(tables))%4
+		return f.send(int(player), fmt.Appendf(nil, `{"type":"game.move","data":{"room":"lg-%d","ts":%d}}`, table, lg.stamp()))
+	}, func() string {
+		return fmt.Sprintf("rooms: %d open, %d delivered", f.open.Load(), delivered.Load())
+	})
+	elapsed := time.Since(start)
+	want := 3 * sent
+	waitFor(ctx, grace, func() bool { return delivered.Load() >= want })
+	sum.Delivery = delivRec.phase(elapsed)
+	sum.Delivery.Sent = sent
+	sum.Delivery.Lost = max(0, want-delivered.Load())
+	mt.end(ctx)
+	sum.Hold = f.holdPhase(elapsed)
+	mt.finish(sum, sum.Sockets)
+	return sum, ctx.Err()
+}
+
+// openIndexes lists the sockets of f that connected.
+func openIndexes(f *fleet) []int {
+	var out []int
+	for i, ws := range f.socks {
+		if ws != nil {
+			out = append(out, i)
+		}
+	}
+	return slices.Clip(out)
+}
+
+// senders is how many goroutines write paced frames, so that one slow
+// socket does not hold up the others.
+const senders = 16
+
+// pace calls job(seq) for seq = 0, 1, ... at rate per second for d (or
+// until ctx ends), on a few sender goroutines, records failures in rec,
+// and returns how many succeeded. When the senders fall behind, pacing
+// blocks: the achieved rate shows in the summary.
+func (lg *loadgen) pace(ctx context.Context, rec *recorder, rate float64, d time.Duration, job func(seq int64) error, status func() string) int64 {
+	var sent atomic.Int64
+	lg.setStatus(func() string { return fmt.Sprintf("%s, %d sent", status(), sent.Load()) })
+	// jobs holds up to a second of work; a full queue blocks the pacer.
+	jobs := make(chan int64, max(int(rate), 1))
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Go(func() {
+			for seq := range jobs {
+				if err := job(seq); err != nil {
+					rec.fail(err)
+					continue
+				}
+				sent.Add(1)
+			}
+		})
+	}
+	issue(ctx, jobs, rate, d)
+	close(jobs)
+	wg.Wait()
+	return sent.Load()
+}
+
+// issue sends seq = 0, 1, ... to jobs at rate per second for d or until
+// ctx ends.
+func issue(ctx context.Context, jobs chan<- int64, rate float64, d time.Duration) {
+	start := time.Now()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	var issued int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			el := min(now.Sub(start), d)
+			for due := int64(rate * el.Seconds()); issued < due; issued++ {
+				select {
+				case jobs <- issued:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if el == d {
+				return
+			}
+		}
+	}
+}
+
+// memTracker reads the target's memory at the points of a run.
+type memTracker struct {
+	p   probe
+	m   memory
+	err error
+}
+
+func (mt *memTracker) read(ctx context.Context) sample {
+	if mt.err != nil {
+		return sample{}
+	}
+	s, err := mt.p.read(ctx)
+	if err != nil {
+		mt.err = err
+		return sample{}
+	}
+	mt.m.Source = s.source
+	return s
+}
+
+func (mt *memTracker) before(ctx context.Context) {
+	s := mt.read(ctx)
+	mt.m.Before, mt.m.GoroutinesBefore = s.rss, s.goroutines
+	mt.m.HeapBefore, mt.m.StackBefore = s.heapInuse, s.stackInuse
+}
+
+func (mt *memTracker) connected(ctx context.Context) { mt.m.Connected = mt.read(ctx).rss }
+
+func (mt *memTracker) end(ctx context.Context) {
+	s := mt.read(ctx)
+	mt.m.End, mt.m.GoroutinesEnd = s.rss, s.goroutines
+	mt.m.HeapEnd, mt.m.StackEnd = s.heapInuse, s.stackInuse
+}
+
+// finish puts the figures, or why there are none, in sum.
+func (mt *memTracker) finish(sum *summary, sockets int) {
+	if mt.err != nil {
+		sum.Notes = append(sum.Notes, "memory not measured: "+mt.err.Error())
+		return
+	}
+	mt.m.Sockets = sockets
+	mt.m.finish()
+	sum.Memory = &mt.m
+}

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// recorder collects latency samples and error kinds of one phase. It keeps
+// every sample (8 bytes each: a million samples is 8 MB), so percentiles are
+// exact. It is safe for concurrent use.
+type recorder struct {
+	mu      sync.Mutex
+	samples []time.Duration
+	errs    map[string]int64
+	nerr    int64
+}
+
+// add records one successful operation that took d.
+func (r *recorder) add(d time.Duration) {
+	r.mu.Lock()
+	r.samples = append(r.samples, d)
+	r.mu.Unlock()
+}
+
+// fail records one failed operation, classified by errorKind.
+func (r *recorder) fail(err error) {
+	k := errorKind(err)
+	r.mu.Lock()
+	if r.errs == nil {
+		r.errs = make(map[string]int64)
+	}
+	r.errs[k]++
+	r.nerr++
+	r.mu.Unlock()
+}
+
+// counts returns how many successes and failures were recorded so far.
+func (r *recorder) counts() (ok, failed int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return int64(len(r.samples)), r.nerr
+}
+
+// phase summarises what was recorded over elapsed.
+func (r *recorder) phase(elapsed time.Duration) *phase {
+	r.mu.Lock()
+	s := slices.Clone(r.samples)
+	errs := make(map[string]int64, len(r.errs))
+	for k, v := range r.errs {
+		errs[k] = v
+	}
+	nerr := r.nerr
+	r.mu.Unlock()
+	p := &phase{
+		Count:   int64(len(s)),
+		Errors:  nerr,
+		Seconds: elapsed.Seconds(),
+		Latency: summarize(s),
+	}
+	if len(errs) > 0 {
+		p.ErrorKinds = errs
+	}
+	if elapsed > 0 {
+		p.Rate = float64(p.Count) / elapsed.Seconds()
+	}
+	return p
+}
+
+// phase is the summary of one kind of operation: how many succeeded and
+// failed, at what rate, with which latencies.
+type phase struct {
+	Count  int64 `json:"count"`
+	Errors int64 `json:"errors"`
+	// Sent is how many frames were sent (ping, delivery): for delivery
+	// each reaches three other players.
+	Sent       int64            `json:"sent,omitempty"`
+	Lost       int64            `json:"lost,omitempty"`
+	Seconds    float64          `json:"seconds"`
+	Rate       float64          `json:"rate_per_s"`
+	Latency    latency          `json:"latency_ms"`
+	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
+}
+
+// latency holds percentiles in milliseconds.
+type latency struct {
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+// summarize computes the percentiles of samples (which it sorts in place).
+func summarize(samples []time.Duration) latency {
+	if len(samples) == 0 {
+		return latency{}
+	}
+	slices.Sort(samples)
+	var sum time.Duration
+	for _, d := range samples {
+		sum += d
+	}
+	return latency{
+		P50:  ms(percentile(samples, 50)),
+		P90:  ms(percentile(samples, 90)),
+		P99:  ms(percentile(samples, 99)),
+		Max:  ms(samples[len(samples)-1]),
+		Mean: ms(sum / time.Duration(len(samples))),
+	}
+}
+
+// percentile returns the nearest-rank p-th percentile of sorted: the
+// smallest sample such that at least p% of the samples are at or below it.
+// It returns 0 for no samples.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	// The epsilon keeps float error (99.9/100*1000 = 999.0000000000001)
+	// from moving the rank up by one.
+	rank := int(math.Ceil(p*float64(len(sorted))/100 - 1e-9))
+	rank = min(max(rank, 1), len(sorted))
+	return sorted[rank-1]
+}
+
+// ms converts d to fractional milliseconds, rounded to microseconds.
+func ms(d time.Duration) float64 {
+	return math.Round(float64(d)/float64(time.Microsecond)) / 1000
+}
+
+// errorKind names an error briefly, so that thousands of failures print as
+// a few counted kinds: "close 4001", "http 429", "timeout", ...
+func errorKind(err error) string {
+	var se statusError
+	var ne net.Error
+	switch {
+	case err == nil:
+		return "none"
+	case websocket.CloseStatus(err) != -1:
+		return fmt.Sprintf("close %d", websocket.CloseStatus(err))
+	case errors.As(err, &se):
+		return fmt.Sprintf("http %d", int(se))
+	case errors.Is(err, errLost):
+		return "lost"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return "connection closed"
+	}
+	s := err.Error()
+	switch {
+	case strings.Contains(s, "connection refused"):
+		return "connection refused"
+	case strings.Contains(s, "connection reset"):
+		return "connection reset"
+	case strings.Contains(s, "too many open files"):
+		return "too many open files"
+	case strings.Contains(s, "cannot assign requested address"):
+		return "out of local ports"
+	case strings.Contains(s, "context deadline exceeded"):
+		return "timeout"
+	}
+	if len(s) > 60 {
+		s = s[:60]
+	}
+	return s
+}
+
+// statusError is an unexpected HTTP status.
+type statusError int
+
+func (e statusError) Error() string { return fmt.Sprintf("unexpected HTTP status %d", int(e)) }
+
+// errLost marks a frame that never arrived.
+var errLost = errors.New("frame lost")
+
+// memory is what the target process's resident set did during the run.
+type memory struct {
+	// Source says where the figures come from: "metrics" (the target's
+	// process_resident_memory_bytes) or "proc" (/proc/<pid>/status).
+	Source string `json:"source"`
+	// Sockets is how many sockets the growth is divided by.
+	Sockets int `json:"sockets"`
+	// Before is the RSS before the first socket, Connected once all are
+	// open, End after the hold (connect, ping) or after play (rooms).
+	Before    int64 `json:"rss_before_bytes"`
+	Connected int64 `json:"rss_connected_bytes"`
+	End       int64 `json:"rss_end_bytes"`
+	// PerSocketConnected and PerSocketEnd are the growth from Before, per
+	// socket, in KiB.
+	PerSocketConnected float64 `json:"per_socket_connected_kib"`
+	PerSocketEnd       float64 `json:"per_socket_end_kib"`
+	// Goroutines, when the target exports go_goroutines.
+	GoroutinesBefore int64 `json:"goroutines_before,omitempty"`
+	GoroutinesEnd    int64 `json:"goroutines_end,omitempty"`
+	// The Go runtime's heap and stack in use, when the target exports
+	// go_memstats_*, and their growth per socket at the end, in KiB.
+	HeapBefore        int64   `json:"heap_inuse_before_bytes,omitempty"`
+	HeapEnd           int64   `json:"heap_inuse_end_bytes,omitempty"`
+	StackBefore       int64   `json:"stack_inuse_before_bytes,omitempty"`
+	StackEnd          int64   `json:"stack_inuse_end_bytes,omitempty"`
+	HeapPerSocketEnd  float64 `json:"heap_per_socket_end_kib,omitempty"`
+	StackPerSocketEnd float64 `json:"stack_per_socket_end_kib,omitempty"`
+}
+
+// finish computes the per-socket figures.
+func (m *memory) finish() {
+	if m.Sockets <= 0 {
+		return
+	}
+	per := func(before, after int64) float64 {
+		if before == 0 || after == 0 {
+			return 0
+		}
+		return math.Round(float64(after-before)/float64(m.Sockets)/1024*10) / 10
+	}
+	m.PerSocketConnected = per(m.Before, m.Connected)
+	m.PerSocketEnd = per(m.Before, m.End)
+	m.HeapPerSocketEnd = per(m.HeapBefore, m.HeapEnd)
+	m.StackPerSocketEnd = per(m.StackBefore, m.StackEnd)
+}
+
+// summary is the result of one run, printed as text or JSON.
+type summary struct {
+	Mode    string    `json:"mode"`
+	Target  string    `json:"target"`
+	Started time.Time `json:"started"`
+	Sockets int       `json:"sockets,omitempty"`
+	Tables  int       `json:"tables,omitempty"`
+	// Sessions is POST /session (the sessions mode, and the sessions each
+	// socket needs in the other modes).
+	Sessions *phase `json:"sessions,omitempty"`
+	// Connect is dial + upgrade + authentication until the welcome frame.
+	Connect *phase `json:"connect,omitempty"`
+	// Hold is sockets lost while held: Count is those still open at the end.
+	Hold *phase `json:"hold,omitempty"`
+	// Ping is application ping -> pong round trips.
+	Ping *phase `json:"ping,omitempty"`
+	// Join is room.join -> room.joined.
+	Join *phase `json:"join,omitempty"`
+	// Delivery is game frame send -> receipt by each other member.
+	Delivery *phase   `json:"delivery,omitempty"`
+	Memory   *memory  `json:"memory,omitempty"`
+	Baseline *summary `json:"baseline,omitempty"`
+	// ConnectVsBaseline is Connect.Rate / Baseline.Connect.Rate.
+	ConnectVsBaseline float64  `json:"connect_rate_vs_baseline,omitempty"`
+	Notes             []string `json:"notes,omitempty"`
+}
+
+// writeText prints s for people.
+func (s *summary) writeText(w io.Writer) {
+	fmt.Fprintf(w, "mode %s against %s, started %s\n", s.Mode, s.Target, s.Started.Format(time.RFC3339))
+	if s.Sockets > 0 {
+		fmt.Fprintf(w, "sockets %d", s.Sockets)
+		if s.Tables > 0 {
+			fmt.Fprintf(w, " in %d tables of 4", s.Tables)
+		}
+		fmt.Fprintln(w)
+	}
+	rows := []struct {
+		name string
+		p    *phase
+	}{
+		{"sessions", s.Sessions}, {"connect", s.Connect}, {"hold", s.Hold},
+		{"ping", s.Ping}, {"join", s.Join}, {"delivery", s.Delivery},
+	}
+	for _, r := range rows {
+		if r.p == nil {
+			continue
+		}
+		p := r.p
+		fmt.Fprintf(w, "%-9s %8d ok %6d errors", r.name, p.Count, p.Errors)
+		if r.name == "delivery" || r.name == "ping" {
+			fmt.Fprintf(w, " %6d lost (of %d sent)", p.Lost, p.Sent)
+		}
+		if r.name != "hold" {
+			fmt.Fprintf(w, "  %9.1f/s over %.2fs  latency ms p50 %.3f p90 %.3f p99 %.3f max %.3f",
+				p.Rate, p.Seconds, p.Latency.P50, p.Latency.P90, p.Latency.P99, p.Latency.Max)
+		}
+		fmt.Fprintln(w)
+		if len(p.ErrorKinds) > 0 {
+			kinds := make([]string, 0, len(p.ErrorKinds))
+			for k := range p.ErrorKinds {
+				kinds = append(kinds, k)
+			}
+			sort.Strings(kinds)
+			for _, k := range kinds {
+				fmt.Fprintf(w, "          %6d × %s\n", p.ErrorKinds[k], k)
+			}
+		}
+	}
+	if m := s.Memory; m != nil {
+		fmt.Fprintf(w, "memory (%s): RSS %s before, %s connected, %s at end; per socket %.1f KiB connected, %.1f KiB at end",
+			m.Source, mib(m.Before), mib(m.Connected), mib(m.End), m.PerSocketConnected, m.PerSocketEnd)
+		if m.HeapEnd > 0 {
+			fmt.Fprintf(w, "; of which Go heap in use %.1f KiB, stacks %.1f KiB", m.HeapPerSocketEnd, m.StackPerSocketEnd)
+		}
+		if m.GoroutinesEnd > 0 {
+			fmt.Fprintf(w, "; goroutines %d -> %d", m.GoroutinesBefore, m.GoroutinesEnd)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, n := range s.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	if s.Baseline != nil {
+		fmt.Fprintln(w, "--- baseline (bare coder/websocket server, same run) ---")
+		s.Baseline.writeText(w)
+		fmt.Fprintf(w, "--- connect rate vs baseline: %.2f×\n", s.ConnectVsBaseline)
+	}
+}
+
+// mib formats bytes as MiB.
+func mib(b int64) string {
+	if b == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}

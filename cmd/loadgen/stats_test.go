@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestPercentile(t *testing.T) {
+	hundred := make([]time.Duration, 100)
+	for i := range hundred {
+		hundred[i] = time.Duration(i+1) * time.Millisecond
+	}
+	tests := []struct {
+		name   string
+		sorted []time.Duration
+		p      float64
+		want   time.Duration
+	}{
+		{"empty", nil, 50, 0},
+		{"one sample any p", []time.Duration{7}, 99, 7},
+		{"p0 is the minimum", hundred, 0, time.Millisecond},
+		{"p50 of 100", hundred, 50, 50 * time.Millisecond},
+		{"p90 of 100", hundred, 90, 90 * time.Millisecond},
+		{"p99 of 100", hundred, 99, 99 * time.Millisecond},
+		{"p100 is the maximum", hundred, 100, 100 * time.Millisecond},
+		{"p50 of 4 is the 2nd", []time.Duration{1, 2, 3, 4}, 50, 2},
+		{"p99 of 4 is the last", []time.Duration{1, 2, 3, 4}, 99, 4},
+		{"p99.9 of 1000 is the 999th", seq(1000), 99.9, 999},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := percentile(tt.sorted, tt.p); got != tt.want {
+				t.Errorf("percentile(%d samples, %g) = %v, want %v", len(tt.sorted), tt.p, got, tt.want)
+			}
+		})
+	}
+}
+
+func seq(n int) []time.Duration {
+	s := make([]time.Duration, n)
+	for i := range s {
+		s[i] = time.Duration(i + 1)
+	}
+	return s
+}
+
+func TestSummarize(t *testing.T) {
+	// Unsorted on purpose: summarize sorts.
+	samples := []time.Duration{4 * time.Millisecond, 1 * time.Millisecond, 3 * time.Millisecond, 2 * time.Millisecond, 1500 * time.Microsecond}
+	got := summarize(samples)
+	want := latency{P50: 2, P90: 4, P99: 4, Max: 4, Mean: 2.3}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("summarize mismatch (-want +got):\n%s", diff)
+	}
+	if got := summarize(nil); got != (latency{}) {
+		t.Errorf("summarize(nil) = %+v, want zero", got)
+	}
+}
+
+func TestRecorderPhase(t *testing.T) {
+	var r recorder
+	for i := 1; i <= 10; i++ {
+		r.add(time.Duration(i) * time.Millisecond)
+	}
+	r.fail(fmt.Errorf("dial: %w", statusError(429)))
+	r.fail(fmt.Errorf("dial: %w", statusError(429)))
+	r.fail(io.ErrUnexpectedEOF)
+	got := r.phase(2 * time.Second)
+	want := &phase{
+		Count:      10,
+		Errors:     3,
+		Seconds:    2,
+		Rate:       5,
+		Latency:    latency{P50: 5, P90: 9, P99: 10, Max: 10, Mean: 5.5},
+		ErrorKinds: map[string]int64{"http 429": 2, "connection closed": 1},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("phase mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestErrorKind(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"close status", fmt.Errorf("welcome: %w", websocket.CloseError{Code: 4001, Reason: "invalid token"}), "close 4001"},
+		{"http status", fmt.Errorf("post session: %w", statusError(503)), "http 503"},
+		{"lost", fmt.Errorf("3 joins: %w", errLost), "lost"},
+		{"eof", fmt.Errorf("read: %w", io.EOF), "connection closed"},
+		{"refused", errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), "connection refused"},
+		{"fds", errors.New("accept: too many open files"), "too many open files"},
+		{"other, cut to 60", errors.New(strings.Repeat("x", 100)), strings.Repeat("x", 60)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := errorKind(tt.err); got != tt.want {
+				t.Errorf("errorKind(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	in := `# HELP process_resident_memory_bytes Resident memory size in bytes.
+# TYPE process_resident_memory_bytes gauge
+process_resident_memory_bytes 1.2345678e+07
+go_goroutines 42
+http_requests_total{code="200"} 7
+broken_line
+`
+	got, err := parseMetrics(strings.NewReader(in))
+	if err != nil {
+		t.Fatalf("parseMetrics: %v", err)
+	}
+	want := map[string]float64{"process_resident_memory_bytes": 12345678, "go_goroutines": 42}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("parseMetrics mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseVmRSS(t *testing.T) {
+	got, err := parseVmRSS("Name:\tgateway\nVmPeak:\t  999 kB\nVmRSS:\t   2048 kB\nThreads:\t5\n")
+	if err != nil || got != 2048*1024 {
+		t.Errorf("parseVmRSS = %d, %v, want %d, nil", got, err, 2048*1024)
+	}
+	if _, err := parseVmRSS("Name:\tx\n"); err == nil {
+		t.Error("parseVmRSS without VmRSS: no error")
+	}
+}
+
+func TestMemoryFinish(t *testing.T) {
+	m := memory{Sockets: 1000, Before: 10 << 20, Connected: 10<<20 + 20*1024*1000, End: 10<<20 + 16*1024*1000}
+	m.finish()
+	if m.PerSocketConnected != 20 || m.PerSocketEnd != 16 {
+		t.Errorf("per socket = %.1f, %.1f KiB, want 20, 16", m.PerSocketConnected, m.PerSocketEnd)
+	}
+}
+
+func TestWriteText(t *testing.T) {
+	s := &summary{
+		Mode: "connect", Target: "http://127.0.0.1:8080", Sockets: 2,
+		Connect: &phase{Count: 2, Errors: 1, Seconds: 1, Rate: 2, Latency: latency{P50: 1, P90: 2, P99: 3, Max: 4},
+			ErrorKinds: map[string]int64{"http 429": 1}},
+		Memory:            &memory{Source: "metrics", Sockets: 2, Before: 1 << 20, Connected: 2 << 20, End: 2 << 20, PerSocketConnected: 512, PerSocketEnd: 512},
+		Baseline:          &summary{Mode: "baseline", Target: "http://127.0.0.1:1", Connect: &phase{Count: 2, Rate: 4}},
+		ConnectVsBaseline: 0.5,
+	}
+	var b bytes.Buffer
+	s.writeText(&b)
+	for _, want := range []string{
+		"connect          2 ok      1 errors",
+		"p50 1.000 p90 2.000 p99 3.000 max 4.000",
+		"1 × http 429",
+		"per socket 512.0 KiB connected",
+		"connect rate vs baseline: 0.50×",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("writeText output lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -133,7 +133,7 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger) error {
 		log:        log.With().Str("component", "http").Logger(),
 	})
 	srv := &http.Server{
-		Handler:           observe(newHTTPMetrics(reg), mux, clientIP, log.With().Str("component", "access").Logger(), jsonErrors(mux)),
+		Handler:           observe(newHTTPMetrics(reg), mux, clientIP, log.With().Str("component", "access").Logger(), cors(cfg.AllowedOrigins, jsonErrors(mux))),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,

@@ -1,0 +1,189 @@
+// demo.js: the demo page on top of client.js. It shows the player and the
+// connection state, joins a room, chats, shows members come and go and game
+// frames relayed, lists the player's sessions and logs out.
+//
+// The gateway is the page's own origin, or ?gateway=http://host:port when the
+// page is served elsewhere (the gateway then needs GATEWAY_ALLOWED_ORIGINS).
+import { GatewayClient, State } from "./client.js";
+
+const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
+const params = new URLSearchParams(location.search);
+const client = new GatewayClient({ baseURL: params.get("gateway") || location.origin });
+globalThis.demo = { client }; // for the console and for tests
+
+let room = ""; // the room joined, rejoined after a reconnect
+const members = new Map(); // player_id -> username
+
+const stateText = {
+  [State.IDLE]: "starting",
+  [State.CONNECTING]: "connecting…",
+  [State.CONNECTED]: "connected",
+  [State.RECONNECTING]: "offline, retrying",
+  [State.LOGGED_OUT]: "logged out",
+  [State.CLOSED]: "closed",
+};
+
+function event(text) {
+  const li = document.createElement("li");
+  li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  $("events").prepend(li);
+  while ($("events").children.length > 50) $("events").lastChild.remove();
+}
+
+function append(list, node) {
+  const el = $(list);
+  const stick = el.scrollTop + el.clientHeight >= el.scrollHeight - 4;
+  el.append(node);
+  while (el.children.length > 200) el.firstChild.remove();
+  if (stick) el.scrollTop = el.scrollHeight;
+}
+
+function line(cls, from, text) {
+  const li = document.createElement("li");
+  li.className = cls;
+  const f = document.createElement("span");
+  f.className = "from";
+  f.textContent = from;
+  const t = document.createElement("span");
+  t.className = "text";
+  t.textContent = text;
+  li.append(f, t);
+  return li;
+}
+
+function renderMembers() {
+  const ul = $("members");
+  ul.replaceChildren(
+    ...[...members.values()].sort().map((name) => {
+      const li = document.createElement("li");
+      li.textContent = name;
+      return li;
+    }),
+  );
+  $("current-room").textContent = room ? `#${room}` : "(none)";
+}
+
+client.on("state", ({ state, code, reason, delay }) => {
+  const s = $("status");
+  s.dataset.state = state;
+  let text = stateText[state] || state;
+  if (state === State.RECONNECTING && delay) text += ` in ${(delay / 1000).toFixed(1)}s`;
+  s.textContent = text;
+  $("login").hidden = state !== State.LOGGED_OUT;
+  $("logout").disabled = $("logout-all").disabled = state === State.LOGGED_OUT;
+  let note = `state: ${state}`;
+  if (code) note += ` (close ${code}${reason ? " " + reason : ""})`;
+  else if (reason) note += ` (${reason})`;
+  event(note);
+  if (state === State.CONNECTED && room) client.send("room.join", { room });
+  if (state !== State.CONNECTED) {
+    members.clear();
+    renderMembers();
+  }
+});
+
+client.on("session", (s) => {
+  $("username").textContent = s ? s.username : "—";
+  $("player-id").textContent = s ? s.player_id : "";
+});
+
+client.on("close", ({ code, reason }) => event(`socket closed ${code}${reason ? " " + reason : ""}`));
+client.on("auth.refreshed", () => event("token refreshed in band"));
+
+client.on("room.joined", ({ data }) => {
+  room = data.room;
+  members.clear();
+  for (const m of data.members || []) members.set(m.player_id, m.username);
+  renderMembers();
+  event(`joined #${data.room}`);
+});
+client.on("room.member_joined", ({ data }) => {
+  if (data.room !== room) return;
+  members.set(data.member.player_id, data.member.username);
+  renderMembers();
+  event(`${data.member.username} joined #${data.room}`);
+});
+client.on("room.member_left", ({ data }) => {
+  if (data.room !== room) return;
+  members.delete(data.member.player_id);
+  renderMembers();
+  event(`${data.member.username} left #${data.room}`);
+});
+client.on("room.left", ({ data }) => {
+  if (data.room === room) room = "";
+  members.clear();
+  renderMembers();
+  event(`left #${data.room}`);
+});
+client.on("room.message", ({ data }) => {
+  const mine = data.from.player_id === client.session?.player_id;
+  append("log", line(mine ? "msg mine" : "msg", data.from.username, data.text));
+});
+client.on("error", ({ data }) => event(`error ${data?.code}: ${data?.message}`));
+client.on("frame", (f) => {
+  if (!f.type.startsWith("game.")) return;
+  const from = f.data?.from?.username || "?";
+  const { from: _, ...rest } = f.data || {};
+  append("game-log", line("game", from, `${f.type} ${JSON.stringify(rest)}`));
+});
+
+$("join").closest("form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const name = $("room").value.trim();
+  if (!name) return;
+  if (room && room !== name) client.send("room.leave", { room });
+  room = name;
+  client.send("room.join", { room: name });
+});
+
+$("leave").addEventListener("click", () => {
+  if (room) client.send("room.leave", { room });
+});
+
+$("send").closest("form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = $("message").value;
+  if (!text || !room) return;
+  if (client.send("room.say", { room, text }) !== null) $("message").value = "";
+});
+
+$("game-send").closest("form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  let data;
+  try {
+    data = JSON.parse($("game-data").value || "{}");
+  } catch {
+    event("game data is not JSON");
+    return;
+  }
+  const type = $("game-type").value.trim();
+  if (!type.startsWith("game.") || !room) return;
+  client.send(type, { ...data, room });
+  append("game-log", line("game mine", "you", `${type} ${JSON.stringify(data)}`));
+});
+
+$("list-sessions").addEventListener("click", async () => {
+  try {
+    const list = await client.sessions();
+    $("sessions").replaceChildren(
+      ...list.map((s) => {
+        const li = document.createElement("li");
+        li.textContent = `${s.current ? "▶ this one" : s.session_id.slice(0, 8)} · since ${new Date(s.created_at).toLocaleString()} · ${s.ip || "?"} · ${(s.user_agent || "").slice(0, 40)}`;
+        return li;
+      }),
+    );
+  } catch (err) {
+    event(`sessions: ${err.message}`);
+  }
+});
+
+$("logout").addEventListener("click", () => client.logout().catch((err) => event(`logout: ${err.message}`)));
+$("logout-all").addEventListener("click", () =>
+  client.logoutEverywhere().catch((err) => event(`logout everywhere: ${err.message}`)),
+);
+$("login").addEventListener("click", () => {
+  room = "";
+  client.start();
+});
+
+client.start();

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,8 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/jackc/pgx/v5"
 
+	"github.com/bigtwo/gateway/store/postgres/pgtest"
 	"github.com/bigtwo/gateway/web"
 )
 
@@ -399,11 +397,7 @@ func TestBrowserCrossOriginSocket(t *testing.T) {
 
 func TestBrowserSurvivesRestartWithPostgres(t *testing.T) {
 	chromium := chromiumPath(t)
-	base := os.Getenv("GATEWAY_TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("restart test skipped: set GATEWAY_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run it")
-	}
-	dbURL := freshSchema(t, base)
+	dbURL := pgtest.Schema(t)
 	env := map[string]string{
 		"GATEWAY_DATABASE_URL": dbURL,
 		"GATEWAY_JWT_SECRET":   "browser-test-secret-0123456789abcdef-0123456789",
@@ -431,37 +425,4 @@ func TestBrowserSurvivesRestartWithPostgres(t *testing.T) {
 	if after := sessionOf(t, tab); after != before {
 		t.Fatalf("after the restart the page is %+v, want the same player and session %+v", after, before)
 	}
-}
-
-// freshSchema creates a schema of the test's own in the database at base,
-// drops it at cleanup, and returns base selecting it.
-func freshSchema(t *testing.T, base string) string {
-	t.Helper()
-	conn, err := pgx.Connect(t.Context(), base)
-	if err != nil {
-		t.Fatalf("GATEWAY_TEST_DATABASE_URL is set but unusable: %v", err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "browser_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		conn.Close(context.Background())
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		conn.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil || u.Scheme == "" {
-		t.Fatalf("GATEWAY_TEST_DATABASE_URL must be a URL: %q", base)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }

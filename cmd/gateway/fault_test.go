@@ -3,11 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"net/http/httptest"
-	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,99 +11,14 @@ import (
 
 	"github.com/bigtwo/gateway/gateway"
 	"github.com/bigtwo/gateway/store/memory"
+	"github.com/bigtwo/gateway/store/postgres/pgtest"
 )
 
-// cutProxy forwards TCP to a target until cut, when it drops every
-// connection and refuses new ones; restore lets connections through again.
-type cutProxy struct {
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		p.setCut(true)
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *cutProxy) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.DialTimeout("tcp", p.target, 2*time.Second)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.wg.Add(2)
-		p.mu.Unlock()
-		pipe := func(dst, src net.Conn) {
-			defer p.wg.Done()
-			_, _ = io.Copy(dst, src)
-			dst.Close()
-			src.Close()
-		}
-		go pipe(up, c)
-		go pipe(c, up)
-	}
-}
-
-func (p *cutProxy) setCut(cut bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = cut
-	if cut {
-		for c := range p.conns {
-			c.Close()
-		}
-		clear(p.conns)
-	}
-}
-
-// viaProxy rewrites a database URL to go through p.
-func viaProxy(t *testing.T, db string, p *cutProxy) string {
-	t.Helper()
-	u, err := url.Parse(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Host = p.ln.Addr().String()
-	return u.String()
-}
-
 func TestStoreOutageAndRecovery(t *testing.T) {
-	db := testDatabase(t)
-	u, _ := url.Parse(db)
-	proxy := newCutProxy(t, u.Host)
+	db := pgtest.Schema(t)
+	proxy := pgtest.NewProxy(t, pgtest.HostOf(t, db))
 	g := startGateway(t, map[string]string{
-		"GATEWAY_DATABASE_URL":  viaProxy(t, db, proxy),
+		"GATEWAY_DATABASE_URL":  pgtest.WithHost(t, db, proxy.Addr()),
 		"GATEWAY_JWT_SECRET":    testSecret,
 		"GATEWAY_STORE_TIMEOUT": "1s",
 	})
@@ -116,7 +27,7 @@ func TestStoreOutageAndRecovery(t *testing.T) {
 		t.Fatalf("readyz = %d", res.status)
 	}
 
-	proxy.setCut(true)
+	proxy.Cut()
 	start := time.Now()
 	wantJSONError(t, g.do(t, "POST", "/session", nil), 503, "store_unavailable")
 	if d := time.Since(start); d > 3*time.Second {
@@ -125,7 +36,7 @@ func TestStoreOutageAndRecovery(t *testing.T) {
 	wantJSONError(t, g.do(t, "GET", "/session/validate", map[string]string{"Authorization": "Bearer " + tok}), 503, "store_unavailable")
 	wantJSONError(t, g.do(t, "GET", "/readyz", nil), 503, "store_unavailable")
 
-	proxy.setCut(false)
+	proxy.Restore()
 	deadline := time.Now().Add(10 * time.Second)
 	for g.do(t, "GET", "/readyz", nil).status != 200 {
 		if time.Now().After(deadline) {

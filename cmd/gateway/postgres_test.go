@@ -1,72 +1,22 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/jackc/pgx/v5"
-)
 
-// testDatabase returns a URL of GATEWAY_TEST_DATABASE_URL selecting a fresh
-// schema of the test's own, dropped at cleanup (after the gateways the test
-// starts later have stopped). It skips without the variable and fails when
-// it is set but unusable.
-func testDatabase(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("GATEWAY_TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("GATEWAY_TEST_DATABASE_URL is not set: skipping the gateway-on-PostgreSQL tests")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("GATEWAY_TEST_DATABASE_URL is set but unusable: %v", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "gw_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("GATEWAY_TEST_DATABASE_URL is not a URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+	"github.com/bigtwo/gateway/store/postgres/pgtest"
+)
 
 const testSecret = "a-test-signing-secret-of-32-bytes-or-more"
 
 func TestPostgresContract(t *testing.T) {
-	db := testDatabase(t)
+	db := pgtest.Schema(t)
 	g := startGateway(t, map[string]string{"GATEWAY_DATABASE_URL": db, "GATEWAY_JWT_SECRET": testSecret, "GATEWAY_ADMIN_TOKEN": "pg-admin-token"})
 	auth := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
 
@@ -137,7 +87,7 @@ func TestPostgresContract(t *testing.T) {
 }
 
 func TestPostgresSessionSurvivesRestart(t *testing.T) {
-	db := testDatabase(t)
+	db := pgtest.Schema(t)
 	env := map[string]string{"GATEWAY_DATABASE_URL": db, "GATEWAY_JWT_SECRET": testSecret}
 	g := startGateway(t, env)
 	tok, _ := g.createSession(t)
@@ -151,7 +101,7 @@ func TestPostgresSessionSurvivesRestart(t *testing.T) {
 }
 
 func TestPostgresTwoGatewaysSeeEachOthersLogouts(t *testing.T) {
-	db := testDatabase(t)
+	db := pgtest.Schema(t)
 	env := map[string]string{"GATEWAY_DATABASE_URL": db, "GATEWAY_JWT_SECRET": testSecret}
 	a := startGateway(t, env)
 	b := startGateway(t, env)
@@ -180,7 +130,7 @@ func TestMigrateCommand(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "GATEWAY_DATABASE_URL: ") {
 		t.Fatalf("migrate without a database = %v, want an error naming GATEWAY_DATABASE_URL", err)
 	}
-	db := testDatabase(t)
+	db := pgtest.Schema(t)
 	for i := range 2 { // the second run is a no-op
 		if err := run(t.Context(), []string{"gateway", "migrate", "-database-url", db}, env(nil), io.Discard, io.Discard); err != nil {
 			t.Fatalf("migrate run %d: %v", i+1, err)

@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"errors"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,151 +10,8 @@ import (
 
 	"github.com/bigtwo/gateway/session"
 	"github.com/bigtwo/gateway/store/postgres"
+	"github.com/bigtwo/gateway/store/postgres/pgtest"
 )
-
-// proxy is a TCP proxy to PostgreSQL that a test can cut, stall and
-// restore.
-type proxy struct {
-	ln     net.Listener
-	target string
-	wg     sync.WaitGroup
-
-	mu      sync.Mutex
-	changed *sync.Cond // on mu, broadcast when state changes
-	state   proxyState
-	conns   map[net.Conn]struct{}
-}
-
-type proxyState int
-
-const (
-	forwarding proxyState = iota
-	// cut: every connection is closed, new ones at once (refused, as far
-	// as the client can tell).
-	cut
-	// stalled: bytes and new connections are held until the state
-	// changes, like a network that drops packets for a while (TCP then
-	// delivers what was held, or gives up).
-	stalled
-)
-
-// newProxy starts a proxy to target, stopped when the test ends.
-func newProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: make(map[net.Conn]struct{})}
-	p.changed = sync.NewCond(&p.mu)
-	p.wg.Go(p.accept)
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-// accept serves connections until the listener closes.
-func (p *proxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Go(func() { p.serve(c) })
-	}
-}
-
-func (p *proxy) serve(c net.Conn) {
-	if !p.track(c) {
-		c.Close()
-		return
-	}
-	defer p.untrack(c)
-	if p.waitUnstalled() == cut {
-		return
-	}
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		return
-	}
-	if !p.track(up) {
-		up.Close()
-		return
-	}
-	defer p.untrack(up)
-	var wg sync.WaitGroup
-	copyHalf := func(dst, src net.Conn) {
-		defer dst.Close()
-		defer src.Close()
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := src.Read(buf)
-			if n > 0 {
-				if p.waitUnstalled() == cut {
-					return
-				}
-				if _, err := dst.Write(buf[:n]); err != nil {
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}
-	wg.Go(func() { copyHalf(up, c) })
-	wg.Go(func() { copyHalf(c, up) })
-	wg.Wait()
-}
-
-// waitUnstalled waits while the proxy is stalled and returns the new state.
-func (p *proxy) waitUnstalled() proxyState {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for p.state == stalled {
-		p.changed.Wait()
-	}
-	return p.state
-}
-
-// track records c unless the proxy is cut.
-func (p *proxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state == cut {
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *proxy) untrack(c net.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.conns, c)
-	c.Close()
-}
-
-// set changes the proxy's state; cutting closes every connection through
-// it.
-func (p *proxy) set(s proxyState) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.state = s
-	p.changed.Broadcast()
-	if s == cut {
-		for c := range p.conns {
-			c.Close()
-		}
-	}
-}
-
-func (p *proxy) close() {
-	p.ln.Close()
-	p.set(cut)
-	p.wg.Wait()
-}
 
 // closedPort returns an address where nothing listens.
 func closedPort(t *testing.T) string {
@@ -171,25 +27,25 @@ func closedPort(t *testing.T) string {
 
 func TestDatabaseCutAndRestored(t *testing.T) {
 	for _, mode := range []struct {
-		name  string
-		state proxyState
-	}{{"refused", cut}, {"stalled", stalled}} {
-		t.Run(mode.name, func(t *testing.T) { testCutAndRestored(t, mode.state) })
+		name string
+		cut  func(*pgtest.Proxy)
+	}{{"refused", (*pgtest.Proxy).Cut}, {"stalled", (*pgtest.Proxy).Stall}} {
+		t.Run(mode.name, func(t *testing.T) { testCutAndRestored(t, mode.cut) })
 	}
 }
 
-// testCutAndRestored puts the proxy in state mode while the store is in use
-// and restores it.
-func testCutAndRestored(t *testing.T, mode proxyState) {
-	u := newSchema(t)
+// testCutAndRestored breaks the proxy with breakProxy while the store is in
+// use and restores it.
+func testCutAndRestored(t *testing.T, breakProxy func(*pgtest.Proxy)) {
+	u := pgtest.Schema(t)
 	direct := openStore(t, u, postgres.Options{})
-	px := newProxy(t, hostOf(t, u))
+	px := pgtest.NewProxy(t, pgtest.HostOf(t, u))
 	const timeout = 500 * time.Millisecond
-	s := openStore(t, withHost(t, u, px.addr()), postgres.Options{Timeout: timeout, ListenReconnectDelay: 100 * time.Millisecond})
+	s := openStore(t, pgtest.WithHost(t, u, px.Addr()), postgres.Options{Timeout: timeout, ListenReconnectDelay: 100 * time.Millisecond})
 	w := watch(t, s)
 	p, first := newPlayer(t, s, time.Now())
 
-	px.set(mode)
+	breakProxy(px)
 	calls := []struct {
 		name string
 		call func() error
@@ -228,7 +84,7 @@ func testCutAndRestored(t *testing.T, mode proxyState) {
 	if _, err := direct.RevokeSession(t.Context(), first.ID, time.Now(), session.ReasonAdmin); err != nil {
 		t.Fatalf("RevokeSession through the direct store: %v", err)
 	}
-	px.set(forwarding)
+	px.Restore()
 
 	want := session.Revocation{SessionID: first.ID, PlayerID: p.ID, Reason: session.ReasonAdmin}
 	if got := w.waitFor(t, first.ID, 10*time.Second); got != want {

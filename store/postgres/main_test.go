@@ -5,15 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
@@ -23,93 +19,6 @@ import (
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// databaseURL returns GATEWAY_TEST_DATABASE_URL, or skips the test when it is
-// not set.
-func databaseURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("GATEWAY_TEST_DATABASE_URL")
-	if u == "" {
-		t.Skip("GATEWAY_TEST_DATABASE_URL is not set: skipping the PostgreSQL tests " +
-			"(e.g. GATEWAY_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	return u
-}
-
-// newSchema creates an empty schema of its own for the test and returns the
-// database URL with its search_path set to it. The schema is dropped when
-// the test ends. The test fails (not skips) when the database is set but
-// unusable.
-func newSchema(t *testing.T) string {
-	t.Helper()
-	base := databaseURL(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("GATEWAY_TEST_DATABASE_URL is set but unusable: %v", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	name := "t_" + randomHex(t, 8)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
-		t.Fatalf("create schema %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		// t.Context() has ended by now.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+name+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return withSearchPath(t, base, name)
-}
-
-// withSearchPath returns the connection string base selecting schema.
-func withSearchPath(t *testing.T, base, schema string) string {
-	t.Helper()
-	if !strings.HasPrefix(base, "postgres://") && !strings.HasPrefix(base, "postgresql://") {
-		return base + " search_path=" + schema // key=value form
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse GATEWAY_TEST_DATABASE_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// withHost returns the URL u with its host:port replaced by addr.
-func withHost(t *testing.T, u, addr string) string {
-	t.Helper()
-	p, err := url.Parse(u)
-	if err != nil || p.Host == "" {
-		t.Fatalf("this test needs GATEWAY_TEST_DATABASE_URL in URL form, got %q", u)
-	}
-	p.Host = addr
-	return p.String()
-}
-
-// hostOf returns the host:port of the URL u.
-func hostOf(t *testing.T, u string) string {
-	t.Helper()
-	p, err := url.Parse(u)
-	if err != nil || p.Host == "" {
-		t.Fatalf("this test needs GATEWAY_TEST_DATABASE_URL in URL form, got %q", u)
-	}
-	if p.Port() == "" {
-		return p.Host + ":5432"
-	}
-	return p.Host
 }
 
 func randomHex(t *testing.T, n int) string {

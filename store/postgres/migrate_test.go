@@ -5,10 +5,11 @@ import (
 	"testing"
 
 	"github.com/bigtwo/gateway/store/postgres"
+	"github.com/bigtwo/gateway/store/postgres/pgtest"
 )
 
 func TestMigrateTwiceIsNoop(t *testing.T) {
-	u := newSchema(t)
+	u := pgtest.Schema(t)
 	if err := postgres.Migrate(t.Context(), u); err != nil {
 		t.Fatalf("first Migrate: %v", err)
 	}
@@ -28,7 +29,7 @@ func TestMigrateTwiceIsNoop(t *testing.T) {
 }
 
 func TestMigrateConcurrently(t *testing.T) {
-	u := newSchema(t)
+	u := pgtest.Schema(t)
 	const n = 4
 	errs := make([]error, n)
 	var wg sync.WaitGroup

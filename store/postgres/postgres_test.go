@@ -13,6 +13,7 @@ import (
 
 	"github.com/bigtwo/gateway/session"
 	"github.com/bigtwo/gateway/store/postgres"
+	"github.com/bigtwo/gateway/store/postgres/pgtest"
 )
 
 // base is a fixed instant for the tests' session times; real time is used
@@ -54,7 +55,7 @@ func newPlayer(t *testing.T, s *postgres.Store, now time.Time) (session.Player, 
 }
 
 func TestRevocationReachesOtherStore(t *testing.T) {
-	u := newSchema(t)
+	u := pgtest.Schema(t)
 	a := openStore(t, u, postgres.Options{})
 	b := openStore(t, u, postgres.Options{})
 	wa, wb := watch(t, a), watch(t, b)
@@ -75,8 +76,8 @@ func TestRevocationReachesOtherStore(t *testing.T) {
 }
 
 func TestWatchIgnoresOtherSchemas(t *testing.T) {
-	a := openStore(t, newSchema(t), postgres.Options{})
-	b := openStore(t, newSchema(t), postgres.Options{})
+	a := openStore(t, pgtest.Schema(t), postgres.Options{})
+	b := openStore(t, pgtest.Schema(t), postgres.Options{})
 	wb := watch(t, b)
 	_, fa := newPlayer(t, a, time.Now())
 	_, fb := newPlayer(t, b, time.Now())
@@ -99,7 +100,7 @@ func TestWatchIgnoresOtherSchemas(t *testing.T) {
 }
 
 func TestRotateRefreshRaceAcrossStores(t *testing.T) {
-	u := newSchema(t)
+	u := pgtest.Schema(t)
 	a := openStore(t, u, postgres.Options{})
 	b := openStore(t, u, postgres.Options{})
 	for i := range 20 {
@@ -139,7 +140,7 @@ func TestRotateRefreshRaceAcrossStores(t *testing.T) {
 }
 
 func TestPlayerLimitAcrossStores(t *testing.T) {
-	u := newSchema(t)
+	u := pgtest.Schema(t)
 	a := openStore(t, u, postgres.Options{})
 	b := openStore(t, u, postgres.Options{})
 	const limit, n = 3, 12
@@ -176,7 +177,7 @@ func TestPlayerLimitAcrossStores(t *testing.T) {
 }
 
 func TestRestartKeepsData(t *testing.T) {
-	u := newSchema(t)
+	u := pgtest.Schema(t)
 	ctx := t.Context()
 	s1, err := postgres.Open(ctx, u, postgres.Options{})
 	if err != nil {
@@ -205,7 +206,7 @@ func TestRestartKeepsData(t *testing.T) {
 }
 
 func TestDeleteExpiredConcurrentSweepers(t *testing.T) {
-	u := newSchema(t)
+	u := pgtest.Schema(t)
 	a := openStore(t, u, postgres.Options{Timeout: 10 * time.Second})
 	b := openStore(t, u, postgres.Options{Timeout: 10 * time.Second})
 	ctx := t.Context()
@@ -245,10 +246,10 @@ func TestDeleteExpiredConcurrentSweepers(t *testing.T) {
 }
 
 func TestUnreachableDatabaseFailsFast(t *testing.T) {
-	u := newSchema(t)
+	u := pgtest.Schema(t)
 	// A port nothing listens on: grab one and close it.
 	addr := closedPort(t)
-	s, err := postgres.Open(t.Context(), withHost(t, u, addr), postgres.Options{Timeout: 500 * time.Millisecond})
+	s, err := postgres.Open(t.Context(), pgtest.WithHost(t, u, addr), postgres.Options{Timeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -263,7 +264,7 @@ func TestUnreachableDatabaseFailsFast(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %v, want well under the timeout", d)
 	}
-	if err := postgres.Migrate(t.Context(), withHost(t, u, addr)); !isUnavailable(err) {
+	if err := postgres.Migrate(t.Context(), pgtest.WithHost(t, u, addr)); !isUnavailable(err) {
 		t.Errorf("Migrate = %v, want ErrUnavailable", err)
 	}
 }

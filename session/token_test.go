@@ -9,8 +9,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash"
 	"maps"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -211,6 +213,14 @@ func TestVerifyAttacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Raw JSON for the rows on the strict decoder: claimsRaw is the claims
+	// as encoding/json writes them, editRaw changes its first old to new.
+	kidA, claimsRaw := tokKID(tokKeyA), string(claimsJSON)
+	editRaw := func(old, new string) string { return rawClaims(strings.Replace(claimsRaw, old, new, 1)) }
+	expiredJSON, err := json.Marshal(tokWith(claims, "exp", tokNowUnix-1))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name  string
@@ -370,6 +380,47 @@ func TestVerifyAttacks(t *testing.T) {
 		{name: "claims empty object", token: rawClaims(`{}`), want: ErrInvalidToken},
 		{name: "claims with trailing data", token: rawClaims(string(claimsJSON) + ` {}`), want: ErrInvalidToken},
 		{name: "claims not JSON", token: rawClaims(`{"sub":`), want: ErrInvalidToken},
+
+		// The strict JSON decoding: whatever encoding/json accepts, and no
+		// more (whitespace and escapes are JSON; anything else is not).
+		{name: "header with whitespace and escapes", token: rawHeader(" {\n \"typ\" : \"JWT\" ,\t\"kid\":\"" + kidA + "\" ,\"\\u0061lg\": \"HS\\u0032\\u00356\"}\r\n ")},
+		{name: "kid with an escape", token: rawHeader(`{"alg":"HS256","kid":"` + fmt.Sprintf(`\u%04x`, kidA[0]) + kidA[1:] + `"}`)},
+		{name: "claims with whitespace", token: rawClaims(" \n" + strings.ReplaceAll(strings.ReplaceAll(claimsRaw, ",", " ,\t"), ":", ": ") + "\r\n")},
+		{name: "claim name with an escape", token: editRaw(`"exp"`, `"\u0065xp"`)},
+		{name: "sub with an escape", token: editRaw(`"sub":"0`, `"sub":"\u0030`)},
+		{name: "iss and aud with escapes", token: rawClaims(strings.NewReplacer(`"bigtwo-gateway"`, `"bigtwo\u002dgateway"`, `"aud":"bigtwo"`, `"aud":"\u0062igtwo"`).Replace(claimsRaw))},
+		{name: "name with every JSON escape", token: with("name", "q\"b\\s/\b\f\n\r\t\u0000\u00e9\U0001F600")},
+		{name: "name with an escaped solidus", token: editRaw(tokUsername, `brave\/otter`)},
+		{name: "name with a lone surrogate escape", token: editRaw(tokUsername, `brave-\ud800`)},
+		{name: "exp at the last second of year 9999", token: with("exp", json.Number("253402300799"))},
+		{name: "expired, with escapes and whitespace", token: rawClaims(strings.Replace(string(expiredJSON), `"exp":`, "\"\\u0065xp\" :\n", 1)), want: ErrTokenExpired},
+		{name: "exp past the last second of year 9999", token: with("exp", json.Number("253402300800")), want: ErrInvalidToken},
+		{name: "exp with a leading zero", token: editRaw(`"exp":1`, `"exp":01`), want: ErrInvalidToken},
+		{name: "exp with a plus sign", token: editRaw(`"exp":1`, `"exp":+1`), want: ErrInvalidToken},
+		{name: "exp negative zero", token: with("exp", json.Number("-0")), want: ErrInvalidToken},
+		{name: "exp hexadecimal", token: editRaw(`"exp":1750003600`, `"exp":0x684FE610`), want: ErrInvalidToken},
+		{name: "iat zero", token: with("iat", 0), want: ErrInvalidToken},
+		{name: "duplicate exp spelled with an escape", token: editRaw("{", `{"\u0065xp":1750003600,`), want: ErrInvalidToken},
+		{name: "duplicate typ in header", token: rawHeader(`{"alg":"HS256","kid":"` + kidA + `","typ":"JWT","typ":"JWT"}`), want: ErrInvalidToken},
+		{name: "header with a trailing comma", token: rawHeader(`{"alg":"HS256","kid":"` + kidA + `",}`), want: ErrInvalidToken},
+		{name: "header with single quotes", token: rawHeader(`{'alg':'HS256','kid':'` + kidA + `'}`), want: ErrInvalidToken},
+		{name: "header with invalid UTF-8", token: rawHeader("{\"alg\":\"HS256\",\"kid\":\"" + kidA + "\",\"typ\":\"JWT\xff\"}"), want: ErrInvalidToken},
+		{name: "header empty", token: rawHeader(``), want: ErrInvalidToken},
+		{name: "header an empty object", token: rawHeader(`{}`), want: ErrInvalidToken},
+		{name: "claims empty", token: rawClaims(``), want: ErrInvalidToken},
+		{name: "claims with a trailing comma", token: editRaw("}", ",}"), want: ErrInvalidToken},
+		{name: "claims missing a comma", token: editRaw(`,"exp"`, ` "exp"`), want: ErrInvalidToken},
+		{name: "claims missing a colon", token: editRaw(`"exp":`, `"exp" `), want: ErrInvalidToken},
+		{name: "claim name not quoted", token: editRaw(`"exp":`, `exp:`), want: ErrInvalidToken},
+		{name: "claim name with a bad escape", token: editRaw(`"exp"`, `"\exp"`), want: ErrInvalidToken},
+		{name: "name with a raw tab", token: editRaw(tokUsername, "brave\totter"), want: ErrInvalidToken},
+		{name: "name with a bad escape", token: editRaw(tokUsername, `brave\xotter`), want: ErrInvalidToken},
+		{name: "name with a short unicode escape", token: editRaw(tokUsername, `brave\u00e`), want: ErrInvalidToken},
+		{name: "name unterminated", token: rawClaims(claimsRaw[:strings.Index(claimsRaw, tokUsername)+3]), want: ErrInvalidToken},
+		{name: "claims with a byte order mark", token: rawClaims("\ufeff" + claimsRaw), want: ErrInvalidToken},
+		{name: "claims with a comment", token: editRaw("{", "{/* admin */"), want: ErrInvalidToken},
+		{name: "claims with a NUL after the object", token: rawClaims(claimsRaw + "\x00"), want: ErrInvalidToken},
+		{name: "claims twice", token: rawClaims(claimsRaw + claimsRaw), want: ErrInvalidToken},
 
 		// Encoding and size.
 		{name: "padded segments", token: strings.ReplaceAll(valid, ".", "=."), want: ErrInvalidToken},
@@ -764,6 +815,46 @@ func TestKeyRingConcurrent(t *testing.T) {
 	}
 }
 
+// TestVerifyAllocs checks that verifying a valid token allocates only the
+// two strings it returns (name and jti): Verify runs on every socket's
+// authentication, and its garbage is part of the gateway's memory per
+// socket. Under -race, sync.Pool drops items at random, so the bound there
+// only catches a return to hundreds of allocations.
+func TestVerifyAllocs(t *testing.T) {
+	ring := tokRing(t)
+	tok, err := ring.Sign(tokWantClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := tokNow()
+	limit := 2.0
+	if raceEnabled() {
+		limit = 20
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := ring.Verify(tok, now); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > limit {
+		t.Errorf("Verify allocates %v times per token, want at most %v", allocs, limit)
+	}
+}
+
+// raceEnabled reports whether the test binary was built with -race.
+func raceEnabled() bool {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range info.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
 func BenchmarkSign(b *testing.B) {
 	ring := tokRing(b)
 	c := tokWantClaims()
@@ -787,6 +878,20 @@ func BenchmarkVerify(b *testing.B) {
 	for b.Loop() {
 		if _, err := ring.Verify(tok, now); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyBadSignature is the cost of refusing a forged token: the
+// claims are never decoded.
+func BenchmarkVerifyBadSignature(b *testing.B) {
+	ring := tokRing(b)
+	tok := tokCraft(b, tokHeader(tokKeyA), tokClaims(), tokKeyC)
+	now := tokNow()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ring.Verify(tok, now); !errors.Is(err, ErrInvalidToken) {
+			b.Fatalf("Verify = %v, want ErrInvalidToken", err)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"sync"
 	"time"
@@ -15,7 +16,8 @@ import (
 
 // Conn is one socket. The Handler sees only authenticated Conns.
 //
-// Goroutines: one reader per socket (Server.serve) for its whole life; a
+// Goroutines: admission runs on ServeHTTP's goroutine, then one reader
+// (Server.serve) for the rest of the socket's life; a
 // writer only while frames are queued (or a close is due); a dispatcher
 // only while routed frames wait for the Handler; timers are time.AfterFunc.
 // An idle authenticated socket therefore owns one goroutine, its
@@ -92,6 +94,32 @@ func (c *Conn) Identity() session.Identity {
 // already waiting: the socket is then closed with 1013 "slow consumer".
 func (c *Conn) Send(m Message) error {
 	return c.sendFrame(encodeFrame(m))
+}
+
+// PreparedMessage is a Message encoded once, to send the same frame to many
+// sockets (a room's fan-out) without encoding it for each. Build it with
+// NewPreparedMessage; it is immutable and safe for concurrent use.
+type PreparedMessage struct {
+	b []byte
+}
+
+// NewPreparedMessage encodes m for SendPrepared. As for Send, m's ID and
+// Data must be valid JSON or empty.
+func NewPreparedMessage(m Message) PreparedMessage {
+	return PreparedMessage{b: encodeFrame(m)}
+}
+
+// errZeroPrepared is SendPrepared's answer to a PreparedMessage that was
+// not built by NewPreparedMessage.
+var errZeroPrepared = errors.New("gateway: zero PreparedMessage")
+
+// SendPrepared is Send for a prepared message: the sockets it is sent to
+// share its bytes.
+func (c *Conn) SendPrepared(p PreparedMessage) error {
+	if p.b == nil {
+		return errZeroPrepared
+	}
+	return c.sendFrame(p.b)
 }
 
 func (c *Conn) sendFrame(b []byte) error {
@@ -210,7 +238,18 @@ func (c *Conn) startWriterLocked() {
 // writeLoop writes queued frames until the queue is empty, then ends; when a
 // close is due it performs the close handshake instead. It is the only
 // goroutine that writes data frames and close frames.
+//
+// WriteTimeout is enforced by one timer per run, reset for each frame,
+// that drops the connection, as a context ending during a write would:
+// writing with c.base, whose Done is nil, spares a context, a timer and
+// coder/websocket's context.AfterFunc for every frame.
 func (c *Conn) writeLoop() {
+	var timeout *time.Timer
+	defer func() {
+		if timeout != nil {
+			timeout.Stop()
+		}
+	}()
 	for {
 		c.mu.Lock()
 		if c.closing && (!c.closeFlush || len(c.queue) == 0) {
@@ -237,9 +276,13 @@ func (c *Conn) writeLoop() {
 		// Counted before the write, so that a client that has read a
 		// frame can rely on its count.
 		c.srv.metrics.sent(encodedFamily(b))
-		ctx, cancel := context.WithTimeout(c.base, c.srv.opts.WriteTimeout)
-		err := c.ws.Write(ctx, websocket.MessageText, b)
-		cancel()
+		if timeout == nil {
+			timeout = time.AfterFunc(c.srv.opts.WriteTimeout, c.writeTimedOut)
+		} else {
+			timeout.Reset(c.srv.opts.WriteTimeout)
+		}
+		err := c.ws.Write(c.base, websocket.MessageText, b)
+		timeout.Stop()
 		if err != nil {
 			// coder/websocket has closed the connection: nothing more
 			// can be written, and the reader sees the end.
@@ -253,6 +296,14 @@ func (c *Conn) writeLoop() {
 			return
 		}
 	}
+}
+
+// writeTimedOut runs when a frame's write took longer than WriteTimeout:
+// the peer is not taking frames, so the connection is dropped, which fails
+// the write (and the reader sees the end).
+func (c *Conn) writeTimedOut() {
+	c.srv.log.Info().Uint64("conn", c.id).Msg("write timeout")
+	_ = c.ws.CloseNow()
 }
 
 // doneChan returns a channel closed once the socket has ended completely.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 )
 
 // Message is one frame of the protocol: a JSON object
@@ -49,43 +51,160 @@ var errBadFrame = errors.New("bad frame")
 
 // decodeFrame parses one text frame. It returns an error wrapping
 // errBadFrame when b is not a JSON object, has no string "type", or has an
-// "id" that is not a short string or number. The returned Message does not
-// alias b.
+// "id" that is not a short string or number. Member names match as
+// encoding/json matches struct fields (case-insensitively, the last
+// duplicate wins).
+//
+// The returned ID and Data alias b: the caller hands b over (the reader
+// never reuses a frame's bytes). It checks b with json.Valid and then walks
+// only the top-level members, with no reflection: the reader goroutine
+// runs it for every frame, and both its stack (which never shrinks back)
+// and its allocations stay small that way.
 func decodeFrame(b []byte) (Message, error) {
 	b = bytes.TrimLeft(b, " \t\r\n")
 	if len(b) == 0 || b[0] != '{' {
 		return Message{}, fmt.Errorf("frame is not a JSON object: %w", errBadFrame)
 	}
-	var raw struct {
-		Type json.RawMessage `json:"type"`
-		ID   json.RawMessage `json:"id"`
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	if !json.Valid(b) {
 		return Message{}, fmt.Errorf("frame is not valid JSON: %w", errBadFrame)
 	}
-	if len(raw.Type) == 0 || raw.Type[0] != '"' {
+	var rawType, rawID, rawData []byte
+	for key, val := range objectMembers(b) {
+		switch {
+		case keyFolds(key, "type"):
+			rawType = val
+		case keyFolds(key, "id"):
+			rawID = val
+		case keyFolds(key, "data"):
+			rawData = val
+		}
+	}
+	if len(rawType) == 0 || rawType[0] != '"' {
 		return Message{}, fmt.Errorf("frame has no string type: %w", errBadFrame)
 	}
-	var typ string
-	if err := json.Unmarshal(raw.Type, &typ); err != nil || typ == "" || len(typ) > maxTypeLen {
+	typ := unquote(rawType)
+	if typ == "" || len(typ) > maxTypeLen {
 		return Message{}, fmt.Errorf("frame type is empty or too long: %w", errBadFrame)
 	}
 	m := Message{Type: typ}
-	if len(raw.ID) > 0 && !bytes.Equal(raw.ID, []byte("null")) {
-		switch c := raw.ID[0]; {
-		case len(raw.ID) > maxIDLen:
+	if len(rawID) > 0 && !bytes.Equal(rawID, []byte("null")) {
+		switch c := rawID[0]; {
+		case len(rawID) > maxIDLen:
 			return Message{}, fmt.Errorf("frame id is too long: %w", errBadFrame)
 		case c == '"', c == '-', c >= '0' && c <= '9':
-			m.ID = raw.ID
+			m.ID = rawID
 		default:
 			return Message{}, fmt.Errorf("frame id is not a string or number: %w", errBadFrame)
 		}
 	}
-	if len(raw.Data) > 0 {
-		m.Data = raw.Data
+	if len(rawData) > 0 {
+		m.Data = rawData
 	}
 	return m, nil
+}
+
+// objectMembers yields the raw name (quoted, as written) and raw value of
+// each top-level member of the JSON object b, which json.Valid accepted.
+func objectMembers(b []byte) func(yield func(key, val []byte) bool) {
+	return func(yield func(key, val []byte) bool) {
+		i := skipSpace(b, 1) // after '{'
+		for i < len(b) && b[i] == '"' {
+			k := skipString(b, i)
+			key := b[i:k]
+			i = skipSpace(b, k)
+			if i >= len(b) || b[i] != ':' {
+				return
+			}
+			i = skipSpace(b, i+1)
+			v := skipValue(b, i)
+			if !yield(key, b[i:v]) {
+				return
+			}
+			i = skipSpace(b, v)
+			if i >= len(b) || b[i] != ',' {
+				return
+			}
+			i = skipSpace(b, i+1)
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string that starts at b[i] ('"').
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// skipValue returns the index after the valid JSON value that starts at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return len(b)
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return len(b)
+	default: // a number, true, false or null
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case ' ', '\t', '\r', '\n', ',', '}', ']':
+				return i
+			}
+		}
+		return i
+	}
+}
+
+// keyFolds reports whether the raw member name key equals name ignoring
+// case, as encoding/json matches struct fields.
+func keyFolds(key []byte, name string) bool {
+	if bytes.IndexByte(key, '\\') < 0 {
+		return len(key) == len(name)+2 && bytes.EqualFold(key[1:len(key)-1], []byte(name))
+	}
+	return strings.EqualFold(unquote(key), name)
+}
+
+// unquote decodes the valid JSON string s: a slice of s without escapes,
+// else through encoding/json (which also replaces invalid UTF-8).
+func unquote(s []byte) string {
+	in := s[1 : len(s)-1]
+	if bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+		return string(in)
+	}
+	var out string
+	_ = json.Unmarshal(s, &out) // s is a valid JSON string
+	return out
 }
 
 // encodeFrame renders m as one JSON text frame. ID and Data are written
@@ -119,10 +238,15 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// errorFrame builds the contract's error frame answering the request id.
+// errorFrame builds the contract's error frame answering the request id,
+// without encoding/json: the reader sends most error frames.
 func errorFrame(id json.RawMessage, code, message string) Message {
-	data, _ := json.Marshal(Error{Code: code, Message: message}) // two strings always marshal
-	return Message{Type: "error", ID: id, Data: data}
+	data := make([]byte, 0, len(`{"code":"","message":""}`)+len(code)+len(message))
+	data = append(data, `{"code":`...)
+	data = appendJSONString(data, code)
+	data = append(data, `,"message":`...)
+	data = appendJSONString(data, message)
+	return Message{Type: "error", ID: id, Data: append(data, '}')}
 }
 
 // dataFrame builds a frame whose data is v marshalled. v must be a value

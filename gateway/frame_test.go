@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -70,10 +71,19 @@ func TestEncodeFrame(t *testing.T) {
 func FuzzDecodeFrame(f *testing.F) {
 	f.Add([]byte(`{"type":"ping","id":1}`))
 	f.Add([]byte(`{"type":"room.join","id":"a","data":{"room":"lobby"}}`))
+	f.Add([]byte(`{"TYPE":"ping","Id":1,"type":"pong","dAtA":[1,{"a":"}"}],"x":"\\\""}`))
+	f.Add([]byte(`{"t\u0079pe":"game.x","data":{"room":"a"} , "id" : "7" }`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeFrame(b)
+		ref, refErr := decodeFrameReflect(b)
+		if (err != nil) != (refErr != nil) {
+			t.Fatalf("decodeFrame(%q) error = %v, encoding/json decoder says %v", b, err, refErr)
+		}
 		if err != nil {
 			return
+		}
+		if diff := cmp.Diff(ref, m); diff != "" {
+			t.Fatalf("decodeFrame(%q) differs from the encoding/json decoder (-json +got):\n%s", b, diff)
 		}
 		if m.Type == "" {
 			t.Fatalf("decodeFrame(%q) gave an empty type", b)
@@ -110,4 +120,40 @@ func BenchmarkEncodeFrame(b *testing.B) {
 	for b.Loop() {
 		_ = encodeFrame(m)
 	}
+}
+
+// decodeFrameReflect is decodeFrame as it was written with encoding/json:
+// the fuzz test holds the scanner to it.
+func decodeFrameReflect(b []byte) (Message, error) {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) == 0 || b[0] != '{' {
+		return Message{}, errBadFrame
+	}
+	var raw struct {
+		Type json.RawMessage `json:"type"`
+		ID   json.RawMessage `json:"id"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return Message{}, errBadFrame
+	}
+	var typ string
+	if len(raw.Type) == 0 || raw.Type[0] != '"' || json.Unmarshal(raw.Type, &typ) != nil || typ == "" || len(typ) > maxTypeLen {
+		return Message{}, errBadFrame
+	}
+	m := Message{Type: typ}
+	if len(raw.ID) > 0 && !bytes.Equal(raw.ID, []byte("null")) {
+		switch c := raw.ID[0]; {
+		case len(raw.ID) > maxIDLen:
+			return Message{}, errBadFrame
+		case c == '"', c == '-', c >= '0' && c <= '9':
+			m.ID = raw.ID
+		default:
+			return Message{}, errBadFrame
+		}
+	}
+	if len(raw.Data) > 0 {
+		m.Data = raw.Data
+	}
+	return m, nil
 }

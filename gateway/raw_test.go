@@ -222,3 +222,23 @@ func TestMissedHeartbeat(t *testing.T) {
 		t.Errorf("frames before the close = %v, want welcome then a ping", seen)
 	}
 }
+
+// TestWriteTimeoutDropsPeer: a peer that stops reading is dropped once a
+// frame's write has waited WriteTimeout, even with room left in its send
+// queue.
+func TestWriteTimeoutDropsPeer(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{WriteTimeout: 300 * time.Millisecond, SendQueue: 200})
+	tok, _ := g.token(t, time.Hour)
+	// 100 frames of 256 KiB: more than loopback's socket buffers take.
+	flood := clientFrame(opText, `{"type":"room.flood","data":{"N":100,"Size":262144}}`)
+	rawDial(t, g, "Authorization: Bearer "+tok+"\r\n", flood) // and never read again
+	select {
+	case err := <-g.h.disconnected:
+		if err == nil {
+			t.Errorf("Disconnect reason = nil, want the failed write")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a peer that does not read was not dropped")
+	}
+}

@@ -26,8 +26,8 @@ type registry struct {
 	mu       sync.Mutex
 	draining bool
 	aborted  bool // Shutdown gave up: new sockets are dropped at once
-	// active counts reservations not yet ended: a handshake in ServeHTTP,
-	// then its serve goroutine. Added to only under mu while not draining,
+	// active counts reservations not yet ended: a handshake and admission
+	// in ServeHTTP, then the socket's serve goroutine. Added to only under mu while not draining,
 	// so Shutdown can Wait on it.
 	active    sync.WaitGroup
 	pending   map[*Conn]struct{}

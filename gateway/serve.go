@@ -19,12 +19,14 @@ import (
 // errClosing ends the read loop once the socket was asked to close.
 var errClosing = errors.New("gateway: closing")
 
-// serve is the socket's reader goroutine, started by ServeHTTP. It returns
-// only after every goroutine the socket started has ended and the Handler
-// has been told.
-func (s *Server) serve(c *Conn, hs handshake) {
-	defer s.reg.active.Done()
-	connected := false
+// open runs a new socket's admission on the calling goroutine, ServeHTTP's
+// (which ends when open returns): first-frame authentication, the registry,
+// the welcome, Handler.Connect. Only an admitted socket gets its long-lived
+// reader, started afresh here, so that the reader's stack holds only what
+// reading frames needs (a goroutine's stack never shrinks back from
+// what admission grew it to). Either way the socket's end is accounted
+// for by end.
+func (s *Server) open(c *Conn, hs handshake) {
 	var err error
 	switch draining, aborted := s.reg.addPending(c); {
 	case aborted:
@@ -36,8 +38,27 @@ func (s *Server) serve(c *Conn, hs handshake) {
 		c.close(websocket.StatusGoingAway, "server shutting down", false)
 		err = errDraining
 	default:
-		connected, err = s.run(c, hs)
+		err = s.connect(c, hs)
 	}
+	if err != nil {
+		s.end(c, false, err)
+		return
+	}
+	go s.serve(c) // owned through reg.active, which end releases
+}
+
+// serve is the socket's reader goroutine for its whole authenticated life.
+// It returns only after every goroutine the socket started has ended and
+// the Handler has been told.
+func (s *Server) serve(c *Conn) {
+	s.end(c, true, s.readLoop(c))
+}
+
+// end tears the socket down: its helpers stop, the registry forgets it, the
+// Handler is told (if it was connected), and its reservation of reg.active
+// is released.
+func (s *Server) end(c *Conn, connected bool, err error) {
+	defer s.reg.active.Done()
 	c.stop()
 	s.reg.remove(c)
 	s.metrics.closed(endCode(c, err)) // before Disconnect, so tests can wait on it
@@ -68,31 +89,32 @@ func endCode(c *Conn, err error) websocket.StatusCode {
 	return websocket.StatusAbnormalClosure
 }
 
-// run authenticates c and then reads it until it ends. connected reports
-// whether the Handler's Connect succeeded.
-func (s *Server) run(c *Conn, hs handshake) (connected bool, err error) {
+// connect authenticates c, admits it and hands it to the Handler; nil
+// means the socket is ready for its reader.
+func (s *Server) connect(c *Conn, hs handshake) error {
 	c.ws.SetReadLimit(preAuthReadLimit)
 	var replyTo json.RawMessage
 	id, authStart := hs.id, hs.authStart
 	switch {
 	case !hs.source.present:
+		var err error
 		id, replyTo, authStart, err = s.firstFrameAuth(c)
 		if err != nil {
-			return false, err
+			return err
 		}
 	case hs.err != nil:
 		s.refuse(c, hs.err, hs.path())
-		return false, hs.err
+		return hs.err
 	}
 	if err := s.admit(c, id, hs.path(), authStart, replyTo); err != nil {
-		return false, err
+		return err
 	}
 	if err := s.h.Connect(c.ctx, c); err != nil {
 		s.log.Error().Err(err).Uint64("conn", c.id).Msg("room module refused socket")
 		c.close(websocket.StatusInternalError, "internal error", true)
-		return false, err
+		return err
 	}
-	return true, s.readLoop(c)
+	return nil
 }
 
 // refuse closes c after a failed authentication: 4001 with a short reason,
@@ -379,17 +401,31 @@ func (s *Server) refresh(c *Conn, m Message) {
 	}{id.ExpiresAt.UTC()})))
 }
 
-// armHeartbeatLocked schedules the next server ping.
+// armHeartbeatLocked schedules the next server ping, PingInterval after
+// the last one. The first comes at a point of [PingInterval/2,
+// PingInterval) picked by the socket's id (see firstHeartbeat), so that
+// sockets opened together do not all ping together.
 func (c *Conn) armHeartbeatLocked() {
 	d := c.srv.opts.PingInterval
 	if d <= 0 || c.stopped {
 		return
 	}
 	if c.hbTimer == nil {
-		c.hbTimer = time.AfterFunc(d, c.heartbeat)
+		c.hbTimer = time.AfterFunc(firstHeartbeat(d, c.id), c.heartbeat)
 		return
 	}
 	c.hbTimer.Reset(d)
+}
+
+// firstHeartbeat is the delay of socket id's first heartbeat: interval/2
+// plus a fraction of interval/2 taken from a Weyl sequence of the id
+// (multiples of the golden ratio, modulo 1). Consecutive ids, the sockets
+// of a burst of connections, land evenly spread over the half interval,
+// with no random source and the same spread every time.
+func firstHeartbeat(interval time.Duration, id uint64) time.Duration {
+	const goldenRatio64 = 0x9E3779B97F4A7C15 // 2^64 / φ
+	frac := float64(id*goldenRatio64) / (1 << 64)
+	return interval/2 + time.Duration(frac*float64(interval/2))
 }
 
 // heartbeat pings the peer on the timer's goroutine (which lives only for

@@ -72,8 +72,9 @@ func NewServer(auth Authenticator, h Handler, log zerolog.Logger, opts Options) 
 // ServeHTTP serves GET /ws. Refusals before the upgrade carry the
 // contract's JSON error body; an invalid handshake token completes the
 // upgrade and then closes with 4001 so that browsers can tell it apart from
-// a network error. The socket lives on after ServeHTTP returns, on a
-// goroutine that Shutdown waits for.
+// a network error. ServeHTTP returns once the socket is admitted (or has
+// ended); an admitted socket lives on, on a reader goroutine that Shutdown
+// waits for.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status, code, msg := checkUpgrade(w, r); status != 0 {
 		s.refuseUpgrade(w, status, code, msg)
@@ -118,7 +119,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// r.Context() ends with this call: the socket keeps only its values.
 	c := newConn(s, ws, ip, context.WithoutCancel(r.Context()))
 	handedOff = true
-	go s.serve(c, hs)
+	s.open(c, hs)
 }
 
 // authenticate calls the Authenticator with the auth timeout. An empty token

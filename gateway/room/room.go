@@ -133,13 +133,13 @@ func (rs *Rooms) join(c *gateway.Conn, m gateway.Message) error {
 			rs.joined[c] = make(map[string]*room)
 		}
 		rs.joined[c][name] = r
-		joinedEvent := frame("room.member_joined", nil, struct {
+		joinedEvent := gateway.NewPreparedMessage(frame("room.member_joined", nil, struct {
 			Room   string `json:"room"`
 			Member Member `json:"member"`
-		}{name, memberOf(c)})
+		}{name, memberOf(c)}))
 		for o := range r.members {
 			if o != c {
-				_ = o.Send(joinedEvent) // a slow member is closed by the gateway
+				_ = o.SendPrepared(joinedEvent) // a slow member is closed by the gateway
 			}
 		}
 	}
@@ -191,12 +191,12 @@ func (rs *Rooms) leaveLocked(c *gateway.Conn, r *room, id json.RawMessage, reply
 	if len(r.members) == 0 {
 		delete(rs.rooms, r.name)
 	}
-	left := frame("room.member_left", nil, struct {
+	left := gateway.NewPreparedMessage(frame("room.member_left", nil, struct {
 		Room   string `json:"room"`
 		Member Member `json:"member"`
-	}{r.name, memberOf(c)})
+	}{r.name, memberOf(c)}))
 	for o := range r.members {
-		_ = o.Send(left)
+		_ = o.SendPrepared(left)
 	}
 	if reply {
 		_ = c.Send(frame("room.left", id, struct {
@@ -244,11 +244,12 @@ func (rs *Rooms) say(c *gateway.Conn, m gateway.Message) error {
 		Text string `json:"text"`
 	}{d.Room, memberOf(c), d.Text}
 	others := frame("room.message", nil, msg)
+	prepared := gateway.NewPreparedMessage(others)
 	for o := range r.members {
 		if o == c {
 			_ = o.Send(gateway.Message{Type: others.Type, ID: m.ID, Data: others.Data})
 		} else {
-			_ = o.Send(others)
+			_ = o.SendPrepared(prepared)
 		}
 	}
 	return nil
@@ -256,31 +257,26 @@ func (rs *Rooms) say(c *gateway.Conn, m gateway.Message) error {
 
 // relay sends a game.* frame to the room's other members as sent, with the
 // sender's identity put in data's "from" (a client-supplied one is
-// overwritten).
+// overwritten), encoded once for all of them.
 func (rs *Rooms) relay(c *gateway.Conn, m gateway.Message) error {
-	var d map[string]json.RawMessage
-	if len(m.Data) == 0 || json.Unmarshal(m.Data, &d) != nil || d == nil {
+	from, _ := json.Marshal(memberOf(c)) // strings always marshal
+	data, rawRoom, ok := withFrom(m.Data, from)
+	if !ok {
 		return gateway.Error{Code: "bad_request", Message: `game frames need data {"room",...}`}
 	}
-	var name string
-	if json.Unmarshal(d["room"], &name) != nil || !validName.MatchString(name) {
+	name, ok := roomString(rawRoom)
+	if !ok || !validName.MatchString(name) {
 		return gateway.Error{Code: "bad_room", Message: "room names are 1-64 letters, digits, - and _"}
-	}
-	from, _ := json.Marshal(memberOf(c)) // strings always marshal
-	d["from"] = from
-	data, err := json.Marshal(d)
-	if err != nil {
-		return gateway.Error{Code: "bad_request", Message: "data is not valid JSON"}
 	}
 	r, unlock, err := rs.member(c, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	out := gateway.Message{Type: m.Type, Data: data}
+	out := gateway.NewPreparedMessage(gateway.Message{Type: m.Type, Data: data})
 	for o := range r.members {
 		if o != c {
-			_ = o.Send(out)
+			_ = o.SendPrepared(out) // a slow member is closed by the gateway
 		}
 	}
 	return nil

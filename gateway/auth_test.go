@@ -375,6 +375,29 @@ func TestPendingPerIP(t *testing.T) {
 	c.CloseNow()
 }
 
+func TestSocketsPerIP(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{MaxSocketsPerIP: 2})
+	tok1, _ := g.token(t, time.Hour)
+	tok2, _ := g.token(t, time.Hour)
+	c1 := g.dialWelcomed(t, tok1)
+	g.dialWelcomed(t, tok2)
+	_, resp, err := g.dialOpts(t, g.url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("third socket from one address: err %v, resp %v, want 429", err, resp)
+	}
+	var body struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Error.Code != "too_many_sockets" {
+		t.Fatalf("refusal body code = %q (%v), want too_many_sockets", body.Error.Code, err)
+	}
+	c1.Close(websocket.StatusNormalClosure, "")
+	<-g.h.disconnected // the registry has forgotten c1 by now
+	tok3, _ := g.token(t, time.Hour)
+	g.dialWelcomed(t, tok3) // a slot is free again
+}
+
 func TestDrain(t *testing.T) {
 	t.Parallel()
 	g := newTestGateway(t, Options{})

@@ -37,6 +37,7 @@ type Conn struct {
 
 	// registry fields, guarded by the registry's mutex.
 	pending    bool
+	counted    bool // counted in the registry's sockets per address
 	registered bool
 	regSession uuid.UUID
 	regPlayer  uuid.UUID

@@ -59,7 +59,15 @@ type Options struct {
 	// HTTP 429 too_many_pending. Negative means no limit. Defaults to 32.
 	MaxPendingPerIP int
 
-	// ClientIP names the client address of a request, for MaxPendingPerIP.
+	// MaxSocketsPerIP caps all the sockets of one client address, pending
+	// and authenticated; past it the upgrade is refused with HTTP 429
+	// too_many_sockets. It bounds what one address can hold however many
+	// sessions it makes; raise it for large NATs. Negative means no limit.
+	// Defaults to 1000.
+	MaxSocketsPerIP int
+
+	// ClientIP names the client address of a request, for MaxPendingPerIP
+	// and MaxSocketsPerIP.
 	// Defaults to the host of r.RemoteAddr; behind a proxy, pass a function
 	// that believes X-Forwarded-For only from trusted proxies.
 	ClientIP func(*http.Request) string
@@ -118,6 +126,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxPendingPerIP == 0 {
 		o.MaxPendingPerIP = 32
+	}
+	if o.MaxSocketsPerIP == 0 {
+		o.MaxSocketsPerIP = 1000
 	}
 	if o.ClientIP == nil {
 		o.ClientIP = remoteHost

@@ -16,6 +16,9 @@ import (
 var (
 	errDraining       = errors.New("gateway: draining")
 	errTooManySockets = errors.New("gateway: too many sockets for player")
+
+	errTooManyPending   = errors.New("gateway: too many unauthenticated sockets from this address")
+	errTooManySocketsIP = errors.New("gateway: too many sockets from this address")
 )
 
 // registry knows every socket of the Server: the pending ones (upgraded, not
@@ -32,6 +35,9 @@ type registry struct {
 	active    sync.WaitGroup
 	pending   map[*Conn]struct{}
 	pendingIP map[string]int
+	// socketsIP counts every socket of an address from its reservation to
+	// its end, pending and authenticated.
+	socketsIP map[string]int
 	bySession map[uuid.UUID][]*Conn
 	perPlayer map[uuid.UUID]int
 	authed    int
@@ -53,41 +59,50 @@ func newRegistry(sockets prometheus.Gauge) *registry {
 		sockets:   sockets,
 		pending:   make(map[*Conn]struct{}),
 		pendingIP: make(map[string]int),
+		socketsIP: make(map[string]int),
 		bySession: make(map[uuid.UUID][]*Conn),
 		perPlayer: make(map[uuid.UUID]int),
 		revoked:   make(map[uuid.UUID]time.Time),
 	}
 }
 
-// reserve counts one more pending socket for ip unless max (negative: no
-// limit) are already pending or the server is draining. A reservation is
-// also one unit of active, done by whoever ends the socket.
-func (r *registry) reserve(ip string, max int) (draining, full bool) {
+// reserve counts one more pending socket for ip, unless the server is
+// draining or ip already has maxPending pending sockets (full is
+// errTooManyPending) or maxSockets sockets in all (errTooManySocketsIP);
+// negative limits are no limit. A reservation is also one unit of active,
+// done by whoever ends the socket.
+func (r *registry) reserve(ip string, maxPending, maxSockets int) (draining bool, full error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.draining {
-		return true, false
+		return true, nil
 	}
-	if max >= 0 && r.pendingIP[ip] >= max {
-		return false, true
+	if maxPending >= 0 && r.pendingIP[ip] >= maxPending {
+		return false, errTooManyPending
+	}
+	if maxSockets >= 0 && r.socketsIP[ip] >= maxSockets {
+		return false, errTooManySocketsIP
 	}
 	r.pendingIP[ip]++
+	r.socketsIP[ip]++
 	r.active.Add(1)
-	return false, false
+	return false, nil
 }
 
-// unreserve gives back a reservation of ip.
+// unreserve gives back a reservation of ip whose socket never started.
 func (r *registry) unreserve(ip string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.unreserveLocked(ip)
+	decrement(r.pendingIP, ip)
+	decrement(r.socketsIP, ip)
 }
 
-func (r *registry) unreserveLocked(ip string) {
-	if n := r.pendingIP[ip] - 1; n > 0 {
-		r.pendingIP[ip] = n
+// decrement lowers m[k], deleting it at zero so idle addresses cost nothing.
+func decrement(m map[string]int, k string) {
+	if n := m[k] - 1; n > 0 {
+		m[k] = n
 	} else {
-		delete(r.pendingIP, ip)
+		delete(m, k)
 	}
 }
 
@@ -100,6 +115,7 @@ func (r *registry) addPending(c *Conn) (draining, aborted bool) {
 	defer r.mu.Unlock()
 	r.pending[c] = struct{}{}
 	c.pending = true
+	c.counted = true
 	return r.draining, r.aborted
 }
 
@@ -134,7 +150,7 @@ func (r *registry) dropPendingLocked(c *Conn) {
 	if c.pending {
 		c.pending = false
 		delete(r.pending, c)
-		r.unreserveLocked(c.ip)
+		decrement(r.pendingIP, c.ip)
 	}
 }
 
@@ -143,6 +159,10 @@ func (r *registry) remove(c *Conn) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.dropPendingLocked(c)
+	if c.counted {
+		c.counted = false
+		decrement(r.socketsIP, c.ip)
+	}
 	if !c.registered {
 		return
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -85,14 +86,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := s.opts.ClientIP(r)
-	draining, full := s.reg.reserve(ip, s.opts.MaxPendingPerIP)
+	draining, full := s.reg.reserve(ip, s.opts.MaxPendingPerIP, s.opts.MaxSocketsPerIP)
 	switch {
 	case draining:
 		s.refuseUpgrade(w, http.StatusServiceUnavailable, "draining", "server is shutting down")
 		return
-	case full:
+	case errors.Is(full, errTooManyPending):
 		w.Header().Set("Retry-After", "1")
 		s.refuseUpgrade(w, http.StatusTooManyRequests, "too_many_pending", "too many unauthenticated sockets from this address")
+		return
+	case full != nil:
+		w.Header().Set("Retry-After", "5")
+		s.refuseUpgrade(w, http.StatusTooManyRequests, "too_many_sockets", "too many sockets from this address")
 		return
 	}
 	handedOff := false

@@ -39,6 +39,7 @@ type config struct {
 	SendQueue            int
 	MaxSocketsPerPlayer  int
 	MaxPendingPerIP      int
+	MaxSocketsPerIP      int
 	StoreTimeout         time.Duration
 	DrainTimeout         time.Duration
 	LogLevel             string
@@ -114,6 +115,7 @@ func settings() []setting {
 		{"GATEWAY_SEND_QUEUE", "64", "frames waiting for a slow client before 1013", intInto(func(c *config) *int { return &c.SendQueue })},
 		{"GATEWAY_MAX_SOCKETS_PER_PLAYER", "10", "sockets per player; then 4008", intInto(func(c *config) *int { return &c.MaxSocketsPerPlayer })},
 		{"GATEWAY_MAX_PENDING_PER_IP", "32", "unauthenticated sockets per address; then 429", intInto(func(c *config) *int { return &c.MaxPendingPerIP })},
+		{"GATEWAY_MAX_SOCKETS_PER_IP", "1000", "sockets per address, pending and authenticated; then 429", intInto(func(c *config) *int { return &c.MaxSocketsPerIP })},
 		{"GATEWAY_STORE_TIMEOUT", "2s", "bound on every store call", durationInto(func(c *config) *time.Duration { return &c.StoreTimeout })},
 		{"GATEWAY_DRAIN_TIMEOUT", "10s", "shutdown budget", durationInto(func(c *config) *time.Duration { return &c.DrainTimeout })},
 		{"GATEWAY_LOG_LEVEL", "info", "trace, debug, info, warn or error", func(c *config, v string) error {

@@ -127,6 +127,7 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger) error {
 		SendQueue:           cfg.SendQueue,
 		MaxSocketsPerPlayer: cfg.MaxSocketsPerPlayer,
 		MaxPendingPerIP:     cfg.MaxPendingPerIP,
+		MaxSocketsPerIP:     cfg.MaxSocketsPerIP,
 		ClientIP:            clientIP,
 		Metrics:             gateway.NewMetrics(reg),
 	})

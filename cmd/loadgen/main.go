@@ -10,7 +10,7 @@
 //
 // Each socket needs its own session and POST /session is rate limited per
 // client address, so run the gateway under test with
-// GATEWAY_SESSION_RATE=off GATEWAY_MAX_PENDING_PER_IP=100000 (see
+// GATEWAY_SESSION_RATE=off GATEWAY_MAX_PENDING_PER_IP=100000 GATEWAY_MAX_SOCKETS_PER_IP=100000 (see
 // docs/PERFORMANCE.md). A progress line goes to stderr every second; the
 // summary goes to stdout, as JSON with -json.
 package main

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -72,7 +73,9 @@ func RequireBearer(svc *Service, log zerolog.Logger) func(http.Handler) http.Han
 // RequireAdmin is middleware that admits only requests bearing the admin
 // token (compared in constant time): 401 without a token, 403 with another.
 func RequireAdmin(adminToken string, log zerolog.Logger) func(http.Handler) http.Handler {
-	want := []byte(adminToken)
+	// Compare digests: ConstantTimeCompare returns early on a length
+	// mismatch, which would leak the admin token's length.
+	want := sha256.Sum256([]byte(adminToken))
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tok, err := BearerToken(r)
@@ -80,7 +83,8 @@ func RequireAdmin(adminToken string, log zerolog.Logger) func(http.Handler) http
 				writeError(w, log, err)
 				return
 			}
-			if err != nil || subtle.ConstantTimeCompare([]byte(tok), want) != 1 {
+			got := sha256.Sum256([]byte(tok))
+			if err != nil || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 				WriteError(w, http.StatusForbidden, "forbidden", "admin token required")
 				return
 			}

@@ -251,6 +251,7 @@ func (s *Service) Validate(ctx context.Context, token string) (Identity, error) 
 		PlayerID:         sess.PlayerID,
 		SessionID:        sess.ID,
 		Username:         sess.Username,
+		IssuedAt:         claims.IssuedAt,
 		ExpiresAt:        claims.ExpiresAt,
 		SessionExpiresAt: sess.ExpiresAt,
 	}, nil

@@ -56,7 +56,9 @@ type Identity struct {
 	PlayerID  uuid.UUID
 	SessionID uuid.UUID
 	Username  string
-	// ExpiresAt is the access token's expiry.
+	// IssuedAt and ExpiresAt are the access token's iat and exp: its
+	// lifetime is ExpiresAt - IssuedAt.
+	IssuedAt  time.Time
 	ExpiresAt time.Time
 	// SessionExpiresAt is the session's (refresh token's) expiry.
 	SessionExpiresAt time.Time

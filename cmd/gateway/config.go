@@ -153,7 +153,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if v, ok := lookup(getenv, s.env); ok {
 			def = v
 		}
-		values[i] = fs.String(s.flagName(), def, fmt.Sprintf("%s (env %s, default %q)", s.usage, s.env, s.def))
+		// The flag package prints the effective default (the environment's
+		// value, if set) after the usage.
+		values[i] = fs.String(s.flagName(), def, fmt.Sprintf("%s (env %s)", s.usage, s.env))
 	}
 	if err := fs.Parse(args); err != nil {
 		return config{}, err

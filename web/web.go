@@ -12,13 +12,24 @@ import (
 //go:embed index.html assets
 var files embed.FS
 
-// Register serves the demo page at exactly "/" and its files under
-// "/assets/"; every other path is left to the mux (404).
+// Register serves the demo page at exactly "/" and each embedded asset at
+// its own route under "/assets/". Nothing else is registered, so every other
+// path, an unknown asset or the bare "/assets/" included, is the mux's 404
+// (with the gateway's JSON body): no directory is ever listed.
 func Register(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, files, "index.html")
 	}))
-	assets, _ := fs.Sub(files, "assets") // cannot fail: "assets" is embedded
-	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
+	// WalkDir over an embed.FS of files known at build time cannot fail.
+	_ = fs.WalkDir(files, "assets", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		mux.Handle("GET /"+name, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-cache")
+			http.ServeFileFS(w, r, files, name)
+		}))
+		return nil
+	})
 }

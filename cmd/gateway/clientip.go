@@ -64,3 +64,16 @@ func forwardedHops(values []string) []string {
 	}
 	return hops
 }
+
+// limitKey is the key of per-address limits (POST /session buckets, pending
+// and per-address socket caps): an IPv4 address itself, an IPv6 address its
+// /64, since one subscriber usually holds a whole /64 and could otherwise
+// pick a fresh address, and a fresh bucket, for every request.
+func limitKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, _ := a.Prefix(64) // cannot fail for an IPv6 address
+	return p.String()
+}

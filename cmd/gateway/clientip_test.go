@@ -41,6 +41,21 @@ func TestClientIP(t *testing.T) {
 	}
 }
 
+func TestLimitKey(t *testing.T) {
+	tests := map[string]string{
+		"203.0.113.7":          "203.0.113.7",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
+		"::ffff:203.0.113.7":   "::ffff:203.0.113.7",
+		"not-an-address":       "not-an-address",
+	}
+	for in, want := range tests {
+		if got := limitKey(in); got != want {
+			t.Errorf("limitKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestIPLimiterForgetsIdleBuckets(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	l := newIPLimiter(rate.Every(time.Second), 2, func() time.Time { return now })

@@ -115,6 +115,7 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger) error {
 		Metrics:              session.NewMetrics(reg),
 	})
 	clientIP := clientIPFunc(cfg.TrustedProxies)
+	limitIP := func(r *http.Request) string { return limitKey(clientIP(r)) }
 	gwLog := log.With().Str("component", "gateway").Logger()
 	gw := gateway.NewServer(sessions, room.New(gwLog.With().Str("component", "room").Logger()), gwLog, gateway.Options{
 		AllowedOrigins:      cfg.AllowedOrigins,
@@ -128,7 +129,7 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger) error {
 		MaxSocketsPerPlayer: cfg.MaxSocketsPerPlayer,
 		MaxPendingPerIP:     cfg.MaxPendingPerIP,
 		MaxSocketsPerIP:     cfg.MaxSocketsPerIP,
-		ClientIP:            clientIP,
+		ClientIP:            limitIP,
 		Metrics:             gateway.NewMetrics(reg),
 	})
 
@@ -139,13 +140,19 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger) error {
 		store:      st,
 		limiter:    newIPLimiter(cfg.SessionRate, cfg.SessionBurst, time.Now),
 		clientIP:   clientIP,
+		limitIP:    limitIP,
 		adminToken: cfg.AdminToken,
 		registry:   reg,
 		log:        log.With().Str("component", "http").Logger(),
 	})
 	srv := &http.Server{
-		Handler:           observe(newHTTPMetrics(reg), mux, clientIP, log.With().Str("component", "access").Logger(), cors(cfg.AllowedOrigins, jsonErrors(mux))),
+		Handler: observe(newHTTPMetrics(reg), mux, clientIP, log.With().Str("component", "access").Logger(), cors(cfg.AllowedOrigins, jsonErrors(mux))),
+		// Slow clients cannot hold a connection: headers within 5 s, the
+		// whole request within 15 s, the answer within 30 s. WebSockets are
+		// unaffected: net/http clears the deadlines when Accept hijacks.
 		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          stdlog.New(log.With().Str("component", "http").Logger(), "", 0),

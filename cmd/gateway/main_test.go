@@ -176,6 +176,11 @@ func TestRouterErrorsAreJSON(t *testing.T) {
 	g := startGateway(t, nil)
 	wantJSONError(t, g.do(t, "GET", "/nope", nil), 404, "not_found")
 	wantJSONError(t, g.do(t, "GET", "/index.html", nil), 404, "not_found")
+	wantJSONError(t, g.do(t, "GET", "/assets/", nil), 404, "not_found")
+	wantJSONError(t, g.do(t, "GET", "/assets/nope.js", nil), 404, "not_found")
+	if res := g.do(t, "GET", "/assets/client.js", nil); res.status != 200 || !strings.Contains(res.header.Get("Content-Type"), "javascript") {
+		t.Fatalf("GET /assets/client.js = %d %s", res.status, res.header.Get("Content-Type"))
+	}
 	wantJSONError(t, g.do(t, "GET", "/admin/sessions?player_id=x", nil), 404, "not_found")
 	res := g.do(t, "PUT", "/session", nil)
 	wantJSONError(t, res, 405, "method_not_allowed")

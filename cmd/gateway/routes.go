@@ -24,7 +24,8 @@ type routeDeps struct {
 	gw         *gateway.Server
 	store      pinger
 	limiter    *ipLimiter
-	clientIP   func(*http.Request) string
+	clientIP   func(*http.Request) string // the client's address, for logs and sessions
+	limitIP    func(*http.Request) string // its key for per-address limits (IPv6: the /64)
 	adminToken string
 	registry   *prometheus.Registry
 	log        zerolog.Logger
@@ -35,7 +36,7 @@ func addRoutes(mux *http.ServeMux, d routeDeps) {
 	bearer := session.RequireBearer(d.sessions, d.log)
 	notDraining := func(h http.Handler) http.Handler { return refuseWhileDraining(d.gw, h) }
 
-	mux.Handle("POST /session", rateLimit(d.limiter, d.clientIP, notDraining(session.HandleCreate(d.sessions, d.clientIP, d.log))))
+	mux.Handle("POST /session", rateLimit(d.limiter, d.limitIP, notDraining(session.HandleCreate(d.sessions, d.clientIP, d.log))))
 	mux.Handle("GET /session/validate", bearer(session.HandleValidate()))
 	mux.Handle("POST /session/refresh", notDraining(session.HandleRefresh(d.sessions, d.clientIP, d.log)))
 	mux.Handle("DELETE /session", bearer(session.HandleLogout(d.sessions, d.log)))

@@ -29,6 +29,8 @@ type config struct {
 	AuthTimeout          time.Duration
 	SessionRate          rate.Limit
 	SessionBurst         int
+	RefreshRate          rate.Limit
+	RefreshBurst         int
 	MessageRate          rate.Limit
 	MessageBurst         int
 	TrustedProxies       []netip.Prefix
@@ -93,6 +95,12 @@ func settings() []setting {
 			return err
 		}},
 		{"GATEWAY_SESSION_BURST", "20", "POST /session burst per client IP", intInto(func(c *config) *int { return &c.SessionBurst })},
+		{"GATEWAY_REFRESH_RATE", "60/m", "POST /session/refresh per client IP (N/s, N/m, N/h or off)", func(c *config, v string) error {
+			l, err := parseRate(v)
+			c.RefreshRate = l
+			return err
+		}},
+		{"GATEWAY_REFRESH_BURST", "60", "POST /session/refresh burst per client IP", intInto(func(c *config) *int { return &c.RefreshBurst })},
 		{"GATEWAY_MESSAGE_RATE", "50/s", "frames per socket (N/s, N/m, N/h or off)", func(c *config, v string) error {
 			l, err := parseRate(v)
 			c.MessageRate = l

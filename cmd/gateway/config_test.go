@@ -19,7 +19,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":8080" || c.TokenTTL != time.Hour || c.SessionTTL != 168*time.Hour || c.SessionMaxAge != 720*time.Hour ||
-		c.MaxSessionsPerPlayer != 5 || c.AuthTimeout != 10*time.Second || c.SessionBurst != 20 || c.MessageBurst != 100 ||
+		c.MaxSessionsPerPlayer != 5 || c.AuthTimeout != 10*time.Second || c.SessionBurst != 20 || c.RefreshBurst != 60 || c.RefreshRate != 1 || c.MessageBurst != 100 ||
 		c.MaxMessageBytes != 65536 || c.PingInterval != 25*time.Second || c.PingTimeout != 10*time.Second ||
 		c.SendQueue != 64 || c.MaxSocketsPerPlayer != 10 || c.MaxPendingPerIP != 32 || c.MaxSocketsPerIP != 1000 || c.StoreTimeout != 2*time.Second ||
 		c.DrainTimeout != 10*time.Second || c.CleanupInterval != time.Minute || c.LogLevel != "info" || c.DatabaseURL != "" {

@@ -139,6 +139,7 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger) error {
 		gw:         gw,
 		store:      st,
 		limiter:    newIPLimiter(cfg.SessionRate, cfg.SessionBurst, time.Now),
+		refreshLim: newIPLimiter(cfg.RefreshRate, cfg.RefreshBurst, time.Now),
 		clientIP:   clientIP,
 		limitIP:    limitIP,
 		adminToken: cfg.AdminToken,

@@ -227,6 +227,21 @@ func TestSessionRateLimit(t *testing.T) {
 	}
 }
 
+func TestRefreshRateLimit(t *testing.T) {
+	g := startGateway(t, map[string]string{"GATEWAY_REFRESH_RATE": "1/h", "GATEWAY_REFRESH_BURST": "1"})
+	for i, want := range []int{401, 429} { // the first is refused for its token, but counts
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", g.url+"/session/refresh", strings.NewReader(`{"refresh_token":"`+strings.Repeat("A", 43)+`"}`))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want || (want == 429 && res.Header.Get("Retry-After") == "") {
+			t.Fatalf("refresh %d = %d (Retry-After %q), want %d", i+1, res.StatusCode, res.Header.Get("Retry-After"), want)
+		}
+	}
+}
+
 func TestBadConfigStopsBeforeListening(t *testing.T) {
 	err := run(t.Context(), []string{"gateway"}, env(map[string]string{"GATEWAY_TOKEN_TTL": "banana"}), io.Discard, io.Discard)
 	if err == nil || err.Error() != `GATEWAY_TOKEN_TTL: invalid duration "banana"` {

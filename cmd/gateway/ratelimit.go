@@ -95,7 +95,7 @@ func rateLimit(l *ipLimiter, clientIP func(*http.Request) string, next http.Hand
 		if !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-			session.WriteError(w, http.StatusTooManyRequests, "rate_limited", "too many sessions from this address, retry later")
+			session.WriteError(w, http.StatusTooManyRequests, "rate_limited", "too many requests from this address, retry later")
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -23,7 +23,8 @@ type routeDeps struct {
 	sessions   *session.Service
 	gw         *gateway.Server
 	store      pinger
-	limiter    *ipLimiter
+	limiter    *ipLimiter                 // POST /session
+	refreshLim *ipLimiter                 // POST /session/refresh
 	clientIP   func(*http.Request) string // the client's address, for logs and sessions
 	limitIP    func(*http.Request) string // its key for per-address limits (IPv6: the /64)
 	adminToken string
@@ -38,7 +39,7 @@ func addRoutes(mux *http.ServeMux, d routeDeps) {
 
 	mux.Handle("POST /session", rateLimit(d.limiter, d.limitIP, notDraining(session.HandleCreate(d.sessions, d.clientIP, d.log))))
 	mux.Handle("GET /session/validate", bearer(session.HandleValidate()))
-	mux.Handle("POST /session/refresh", notDraining(session.HandleRefresh(d.sessions, d.clientIP, d.log)))
+	mux.Handle("POST /session/refresh", rateLimit(d.refreshLim, d.limitIP, notDraining(session.HandleRefresh(d.sessions, d.clientIP, d.log))))
 	mux.Handle("DELETE /session", bearer(session.HandleLogout(d.sessions, d.log)))
 	mux.Handle("GET /sessions", bearer(session.HandleSessions(d.sessions, d.log)))
 	mux.Handle("DELETE /sessions", bearer(session.HandleLogoutAll(d.sessions, d.log)))

@@ -426,3 +426,155 @@ func TestBrowserSurvivesRestartWithPostgres(t *testing.T) {
 		t.Fatalf("after the restart the page is %+v, want the same player and session %+v", after, before)
 	}
 }
+
+// TestBrowserNewSessionReachesLoggedOutTab: after a logout every tab of the
+// browser is logged out; a new session started in one of them is picked up
+// by the others, which connect with it.
+func TestBrowserNewSessionReachesLoggedOutTab(t *testing.T) {
+	chromium := chromiumPath(t)
+	g := startGateway(t, nil)
+	tabA := newProfile(t, chromium)
+	oldName := openDemo(t, tabA, g.url+"/")
+	tabB := newTab(t, tabA)
+	openDemo(t, tabB, g.url+"/")
+
+	do(t, tabA, "log out", chromedp.Click(tid("logout")))
+	for _, tab := range []context.Context{tabA, tabB} {
+		waitFor(t, tab, "logged out", `demo.client.state === "logged_out" && byTestID("status").textContent.includes("logged out")`)
+	}
+
+	do(t, tabA, "start a new session", chromedp.Click(tid("login")))
+	waitFor(t, tabA, "tab A connected again", `connected()`)
+	newName := eval[string](t, tabA, `byTestID("username").textContent`)
+	if newName == oldName {
+		t.Fatalf("the new session has the old player %q", oldName)
+	}
+	waitFor(t, tabB, "tab B connected with the new session",
+		`connected() && byTestID("username").textContent === `+jsString(newName))
+	if a, b := sessionOf(t, tabA), sessionOf(t, tabB); a != b {
+		t.Fatalf("tab A has %+v, tab B %+v: want the same session", a, b)
+	}
+}
+
+// TestBrowserDocExample runs the usage example of docs/CLIENT.md as it is
+// written, as a module script of a page of the gateway's origin.
+func TestBrowserDocExample(t *testing.T) {
+	chromium := chromiumPath(t)
+	doc, err := os.ReadFile("../../docs/CLIENT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)## Usage\n\n```html\n<script type=\"module\">\n(.*?)</script>\n```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/CLIENT.md has no ```html <script type=\"module\"> example under ## Usage")
+	}
+	g := startGateway(t, nil)
+	tab := newProfile(t, chromium)
+	// Any page of the gateway's origin will do: this one has no client of its own.
+	do(t, tab, "open a page of the gateway", chromedp.Navigate(g.url+"/assets/client.js"))
+	eval[bool](t, tab, `
+		window.logged = [];
+		window.failures = [];
+		const log = console.log;
+		console.log = (...args) => { logged.push(args.join(" ")); log(...args); };
+		addEventListener("error", (e) => failures.push(String(e.message)));
+		addEventListener("unhandledrejection", (e) => failures.push(String(e.reason)));
+		const s = document.createElement("script");
+		s.type = "module";
+		s.textContent = `+jsString(string(m[1])+"\nconsole.log(\"example done\");\n")+`;
+		document.head.append(s);
+		true`)
+	waitFor(t, tab, "the example to finish", `logged.includes("example done") || failures.length > 0`)
+	if f := eval[[]string](t, tab, `failures`); len(f) > 0 {
+		t.Fatalf("the example failed: %q\nlogged: %q", f, eval[[]string](t, tab, `logged`))
+	}
+	logged := eval[[]string](t, tab, `logged`)
+	want := []*regexp.Regexp{
+		regexp.MustCompile(`^state connected`),
+		regexp.MustCompile(`^playing as [a-z]+-`),
+		regexp.MustCompile(`: hello$`),
+		regexp.MustCompile(`^[a-z]+-[a-z0-9-]+ sees 1 rooms and has 1 sessions$`),
+		regexp.MustCompile(`^refused: not_in_room$`),
+	}
+	for _, re := range want {
+		found := false
+		for _, l := range logged {
+			found = found || re.MatchString(l)
+		}
+		if !found {
+			t.Errorf("the example logged no line matching %s; it logged %q", re, logged)
+		}
+	}
+}
+
+// TestBrowserPingOnWake: coming back online checks the open socket with an
+// application ping, which keeps it.
+func TestBrowserPingOnWake(t *testing.T) {
+	chromium := chromiumPath(t)
+	g := startGateway(t, nil)
+	tab := newProfile(t, chromium)
+	openDemo(t, tab, g.url+"/")
+	eval[bool](t, tab, `dispatchEvent(new Event("online")); true`)
+	waitFor(t, tab, "a ping answered", `demo.client.stats.pings === 1 && [...byTestID("events").children].length > 0`)
+	// The server answers request("ping") with its pong; a second wake pings again.
+	eval[bool](t, tab, `window.reply = ""; demo.client.request("ping").then(f => { reply = f.type; }); true`)
+	waitFor(t, tab, "the reply to a ping", `reply === "pong"`)
+	eval[bool](t, tab, `dispatchEvent(new Event("online")); true`)
+	waitFor(t, tab, "a second ping", `demo.client.stats.pings === 2`)
+	if !eval[bool](t, tab, `connected() && demo.client.stats.welcomes === 1`) {
+		t.Fatalf("the socket did not survive the pings: %s", pageSummary(tab))
+	}
+}
+
+// TestBrowserFailedLogoutKeepsSession: a logout the server never heard of
+// keeps the session and says so.
+func TestBrowserFailedLogoutKeepsSession(t *testing.T) {
+	chromium := chromiumPath(t)
+	g := startGateway(t, nil)
+	tab := newProfile(t, chromium)
+	openDemo(t, tab, g.url+"/")
+	before := sessionOf(t, tab)
+	if err := g.stop(); err != nil {
+		t.Fatalf("stop the gateway: %v", err)
+	}
+	waitFor(t, tab, "the page notices", `!connected()`)
+
+	do(t, tab, "log out", chromedp.Click(tid("logout")))
+	waitFor(t, tab, "the failure shown", `[...byTestID("events").children].some(li => li.textContent.includes("logout failed, still logged in"))`)
+	if st := eval[string](t, tab, `demo.client.state`); st == "logged_out" {
+		t.Fatalf("client state = %q after a failed logout", st)
+	}
+	if s := sessionOf(t, tab); s != before {
+		t.Fatalf("after a failed logout the client has %+v, want %+v", s, before)
+	}
+	if id := eval[string](t, tab, storedSession+`.session_id`); id != before.SessionID {
+		t.Fatalf("stored session %q after a failed logout, want %q", id, before.SessionID)
+	}
+}
+
+// TestBrowserRefusedRoomNotRejoined: the demo rejoins after a reconnect only
+// a room the server confirmed, not a name it refused.
+func TestBrowserRefusedRoomNotRejoined(t *testing.T) {
+	chromium := chromiumPath(t)
+	g := startGateway(t, nil)
+	tab := newProfile(t, chromium)
+	openDemo(t, tab, g.url+"/")
+	const badRoomErrors = `[...byTestID("events").children].filter(li => li.textContent.includes("error bad_room")).length`
+
+	// SetValue and a plain submit event get past the input's own validation.
+	do(t, tab, "join a bad room", chromedp.SetValue(tid("room"), "no spaces allowed"))
+	eval[bool](t, tab, `byTestID("join").closest("form").dispatchEvent(new Event("submit", {cancelable: true})); true`)
+	waitFor(t, tab, "the bad_room error", badRoomErrors+` === 1`)
+
+	eval[bool](t, tab, `demo.client.close(); demo.client.start(); true`)
+	waitFor(t, tab, "connected again", `connected() && demo.client.stats.welcomes === 2`)
+	// Frames are answered in order: once this reply is in, a rejoin's error would be too.
+	eval[bool](t, tab, `window.reply = ""; demo.client.request("room.list").then(f => { reply = f.type; }); true`)
+	waitFor(t, tab, "the room list", `reply === "room.list"`)
+	if n := eval[int](t, tab, badRoomErrors); n != 1 {
+		t.Fatalf("%d bad_room errors, want 1: the refused room was joined again after the reconnect\npage: %s", n, pageSummary(tab))
+	}
+	if got := eval[string](t, tab, `byTestID("current-room").textContent`); got != "(none)" {
+		t.Fatalf("current room = %q, want (none)", got)
+	}
+}

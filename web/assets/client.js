@@ -1,11 +1,12 @@
 // client.js: the reusable browser client of the Big Two session gateway.
 //
-// One GatewayClient per page. It keeps the session in localStorage (shared by
-// every tab of the origin), refreshes the tokens before they expire (HTTP
-// POST /session/refresh, then `auth.refresh` on the open socket), connects
-// with the subprotocol auth path (never the token in the URL), reconnects with
-// exponential backoff and jitter, and emits events. No dependencies, no build
-// step: `import { GatewayClient } from "/assets/client.js"`.
+// One GatewayClient per page. It keeps the session in IndexedDB with a
+// localStorage mirror (shared by every tab of the origin), refreshes the
+// tokens before they expire (HTTP POST /session/refresh, then `auth.refresh`
+// on the open socket), connects with the subprotocol auth path (never the
+// token in the URL), reconnects with exponential backoff and jitter, detects
+// dead sockets with application pings, and emits events. No dependencies, no
+// build step: `import { GatewayClient } from "/assets/client.js"`.
 //
 // See docs/CLIENT.md for the events and states.
 
@@ -14,9 +15,9 @@ export const State = Object.freeze({
   IDLE: "idle", // not started
   CONNECTING: "connecting", // getting a session or opening/authenticating the socket
   CONNECTED: "connected", // the socket is authenticated (after `welcome`)
-  RECONNECTING: "reconnecting", // waiting before the next attempt (detail.delay ms)
-  LOGGED_OUT: "logged_out", // no session: logout, revocation; start() makes a new one
-  CLOSED: "closed", // close() was called
+  RECONNECTING: "reconnecting", // waiting before the next attempt (detail.delay ms; also after 4008)
+  LOGGED_OUT: "logged_out", // no usable session: logout, revocation, auth refused; start() again
+  CLOSED: "closed", // close() was called, or the server closed with 1002/1007/1009 (not retried)
 });
 
 const SUBPROTOCOL = "bigtwo.v1";
@@ -26,6 +27,15 @@ const CLOSE_INVALID_TOKEN = 4001;
 const CLOSE_REVOKED = 4003;
 const CLOSE_TOKEN_EXPIRED = 4004;
 const CLOSE_TOO_MANY_SOCKETS = 4008;
+// Closes caused by what this client sent: retrying would fail the same way.
+const CLOSE_FINAL = new Set([1002, 1007, 1009]);
+
+// MAX_AUTH_FAILURES is how many 4001/4004 closes in a row (each followed by a
+// refresh) end in logged_out instead of another attempt.
+const MAX_AUTH_FAILURES = 3;
+// STABLE_AFTER is how long (ms) a socket must stay up before the reconnect
+// backoff starts again from its first step.
+const STABLE_AFTER = 30000;
 
 /** An HTTP API failure: status and the contract's error code. */
 export class GatewayError extends Error {
@@ -53,10 +63,16 @@ export class GatewayClient extends EventTarget {
   #tokens = null; // the stored session body plus received_at (ms, local clock)
   #state = State.IDLE;
   #ws = null;
-  #attempt = 0; // failed connection attempts since the last welcome
+  #attempt = 0; // connection attempts since a socket last stayed up STABLE_AFTER
   #authFailures = 0; // 4001/4004 in a row, to avoid refresh loops
+  #refreshFailures = 0; // background refreshes failed in a row
   #timer = 0; // reconnect timer
+  #notBefore = 0; // no reconnect before this time (ms): Retry-After, 4008
   #refreshTimer = 0;
+  #stableTimer = 0; // resets #attempt once the socket has stayed up
+  #idleTimer = 0; // pings the server when no frame came for pingInterval
+  #probing = false; // a ping is in flight
+  #readyWaiters = new Set(); // {resolve, reject, timer} of ready() calls
   #refreshing = null; // the refresh in flight, shared by callers
   #userLogout = false;
   #seq = 0;
@@ -64,9 +80,16 @@ export class GatewayClient extends EventTarget {
   #pending = new Map(); // request id -> {resolve, reject, timer}
   #onStorage = (e) => this.#storageChanged(e);
   #onOnline = () => this.#wakeUp();
+  #onVisibility = () => {
+    if (globalThis.document?.visibilityState !== "hidden") this.#wakeUp();
+  };
 
-  /** Counters for diagnostics and tests. */
-  stats = { welcomes: 0, refreshes: 0, adopted: 0, tokenUpdates: 0 };
+  /**
+   * Counters for diagnostics and tests: welcomes received, HTTP refreshes
+   * made by this tab, tokens adopted from another tab, token updates of any
+   * kind, and application pings sent.
+   */
+  stats = { welcomes: 0, refreshes: 0, adopted: 0, tokenUpdates: 0, pings: 0 };
 
   /**
    * @param {object} [opts]
@@ -75,7 +98,9 @@ export class GatewayClient extends EventTarget {
    * @param {boolean} [opts.autoCreate] make a new session when none is usable (default true)
    * @param {number} [opts.minBackoff] first reconnect delay cap in ms (default 500)
    * @param {number} [opts.maxBackoff] largest reconnect delay cap in ms (default 30000)
-   * @param {number} [opts.requestTimeout] ms before request() rejects (default 10000)
+   * @param {number} [opts.requestTimeout] ms before request() or an HTTP call rejects (default 10000)
+   * @param {number} [opts.pingInterval] ms without a frame before an application ping (default 25000)
+   * @param {number} [opts.pingTimeout] ms to wait for its pong before reconnecting (default 10000)
    */
   constructor(opts = {}) {
     super();
@@ -87,6 +112,8 @@ export class GatewayClient extends EventTarget {
       minBackoff: opts.minBackoff ?? 500,
       maxBackoff: opts.maxBackoff ?? 30000,
       requestTimeout: opts.requestTimeout ?? 10000,
+      pingInterval: opts.pingInterval ?? 25000,
+      pingTimeout: opts.pingTimeout ?? 10000,
     };
   }
 
@@ -122,12 +149,20 @@ export class GatewayClient extends EventTarget {
 
   /**
    * start restores the stored session (or creates one) and connects. It
-   * resolves once a connection attempt is under way; watch "state".
+   * resolves once a connection attempt is under way, not when connected:
+   * `await client.ready()` for that, or watch "state". Calling it while the
+   * client is already running does nothing.
    */
   async start() {
+    if (this.#state === State.CONNECTING || this.#state === State.CONNECTED || this.#state === State.RECONNECTING) {
+      return;
+    }
     this.#userLogout = false;
+    this.#attempt = 0;
+    this.#authFailures = 0;
     globalThis.addEventListener("storage", this.#onStorage);
     globalThis.addEventListener("online", this.#onOnline);
+    globalThis.document?.addEventListener("visibilitychange", this.#onVisibility);
     this.#setState(State.CONNECTING);
     try {
       let stored = await this.#read();
@@ -147,10 +182,34 @@ export class GatewayClient extends EventTarget {
     this.#connect();
   }
 
+  /**
+   * ready resolves with the session identity once the socket is
+   * authenticated (at once if it already is). It keeps waiting through
+   * reconnects, and rejects with a GatewayError whose code is the state if
+   * the client is or ends logged_out or closed, or with code "timeout" after
+   * timeout ms (0: no limit).
+   */
+  ready(timeout = 0) {
+    if (this.#state === State.CONNECTED) return Promise.resolve(this.session);
+    if (this.#state === State.LOGGED_OUT || this.#state === State.CLOSED) {
+      return Promise.reject(new GatewayError(0, this.#state, "the client is " + this.#state));
+    }
+    return new Promise((resolve, reject) => {
+      const w = { resolve, reject, timer: 0 };
+      if (timeout > 0) {
+        w.timer = setTimeout(() => {
+          this.#readyWaiters.delete(w);
+          reject(new GatewayError(0, "timeout", `not connected within ${timeout} ms`));
+        }, timeout);
+      }
+      this.#readyWaiters.add(w);
+    });
+  }
+
   /** close stops the client: no socket, no timers, the session is kept. */
   close() {
     this.#teardown(1000, "client closed");
-    this.#setState(State.CLOSED);
+    this.#setState(State.CLOSED, { reason: "client closed" });
   }
 
   /**
@@ -171,6 +230,10 @@ export class GatewayClient extends EventTarget {
    * error frame rejects with a GatewayError (status 0).
    */
   request(type, data) {
+    return this.#request(type, data, this.#opts.requestTimeout);
+  }
+
+  #request(type, data, timeout) {
     return new Promise((resolve, reject) => {
       const id = this.send(type, data);
       if (id === null) {
@@ -180,23 +243,27 @@ export class GatewayClient extends EventTarget {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new GatewayError(0, "timeout", `no reply to ${type}`));
-      }, this.#opts.requestTimeout);
+      }, timeout);
       this.#pending.set(id, { resolve, reject, timer });
     });
   }
 
   /** sessions lists this player's active sessions (GET /sessions). */
   async sessions() {
-    const res = await this.#authed("GET", "/sessions");
-    return (await res.json()).sessions;
+    return (await this.#authed("GET", "/sessions")).sessions;
   }
 
-  /** logout revokes this session (DELETE /session); the client stays logged out. */
+  /**
+   * logout revokes this session (DELETE /session); every tab of the browser
+   * ends logged_out. If the server could not be told (network error,
+   * timeout, 5xx, 429) it rejects and keeps the session, so the caller can
+   * retry; a 401 means the session is already gone and counts as done.
+   */
   async logout() {
     await this.#logout("/session");
   }
 
-  /** logoutEverywhere revokes every session of the player (DELETE /sessions). */
+  /** logoutEverywhere revokes every session of the player (DELETE /sessions), like logout. */
   async logoutEverywhere() {
     await this.#logout("/sessions");
   }
@@ -205,7 +272,11 @@ export class GatewayClient extends EventTarget {
    * refresh rotates the tokens now, one tab at a time: inside a cross-tab
    * lock it re-reads storage and uses another tab's newer tokens if there
    * are any, else calls POST /session/refresh. Concurrent calls share one
-   * refresh. It resolves true when usable tokens are in hand.
+   * refresh. It resolves true when usable tokens are in hand (rotated,
+   * another tab's, or a new session when the old one was unknown or expired
+   * and autoCreate is on), false when the client ended logged_out, and
+   * rejects with a GatewayError on network trouble, a timeout, a 5xx or a
+   * 429 (the tokens are kept).
    */
   refresh() {
     return this.#refresh(false);
@@ -241,16 +312,15 @@ export class GatewayClient extends EventTarget {
         return true;
       }
       if (ifDue && !refreshDue(cur)) return true;
-      let res;
+      let body;
       try {
-        res = await this.#fetch("POST", "/session/refresh", null, { refresh_token: cur.refresh_token });
+        body = await this.#fetch("POST", "/session/refresh", null, { refresh_token: cur.refresh_token });
       } catch (err) {
         if (err instanceof GatewayError && err.status === 401) {
           return this.#sessionDead(err);
         }
         throw err;
       }
-      const body = await res.json();
       this.stats.refreshes++;
       this.#adopt(await this.#save(body, (cur.generation || 0) + 1), true);
       return true;
@@ -285,8 +355,8 @@ export class GatewayClient extends EventTarget {
   }
 
   async #createSessionLocked() {
-    const res = await this.#fetch("POST", "/session", null, undefined);
-    this.#adopt(await this.#save(await res.json()), false);
+    const body = await this.#fetch("POST", "/session", null, undefined);
+    this.#adopt(await this.#save(body), false);
   }
 
   // #adopt makes t the current tokens, schedules the next refresh and, when
@@ -319,12 +389,21 @@ export class GatewayClient extends EventTarget {
 
   #refreshInBackground() {
     if (this.#state === State.LOGGED_OUT || this.#state === State.CLOSED) return;
-    this.#refresh(true).catch((err) => {
-      // Network or server trouble: try again soon, the token may still be valid.
-      this.#emit("warning", { message: "refresh failed", error: err });
-      clearTimeout(this.#refreshTimer);
-      this.#refreshTimer = setTimeout(() => this.#refreshInBackground(), this.#backoff(1));
-    });
+    this.#refresh(true).then(
+      () => {
+        this.#refreshFailures = 0;
+      },
+      (err) => {
+        // Network or server trouble: try again later, the token may still be
+        // valid. Back off like reconnects do, and never before Retry-After.
+        this.#refreshFailures++;
+        let delay = this.#backoff(this.#refreshFailures);
+        if (err instanceof GatewayError && err.retryAfter) delay = Math.max(delay, err.retryAfter * 1000);
+        this.#emit("warning", { message: "refresh failed", error: err, delay });
+        clearTimeout(this.#refreshTimer);
+        this.#refreshTimer = setTimeout(() => this.#refreshInBackground(), delay);
+      },
+    );
   }
 
   #expiresSoon() {
@@ -345,7 +424,15 @@ export class GatewayClient extends EventTarget {
     this.stats.adopted++;
     const wasOut = this.#state === State.LOGGED_OUT;
     this.#adopt(t, true);
-    if (wasOut && !this.#userLogout) this.#connect();
+    if (wasOut) {
+      // Another tab started a new session after a logout: every tab of the
+      // browser shares it, this one included.
+      this.#userLogout = false;
+      this.#attempt = 0;
+      this.#authFailures = 0;
+      this.#setState(State.CONNECTING, { reason: "new session from another tab" });
+      this.#connect();
+    }
   }
 
   // ---- socket ----
@@ -386,9 +473,15 @@ export class GatewayClient extends EventTarget {
     if (!f || typeof f.type !== "string") return;
     switch (f.type) {
       case "welcome":
-        this.#attempt = 0;
+        // Authenticated; the backoff restarts only once the socket has
+        // stayed up, so a server that welcomes and then closes is not
+        // hammered.
         this.#authFailures = 0;
         this.stats.welcomes++;
+        clearTimeout(this.#stableTimer);
+        this.#stableTimer = setTimeout(() => {
+          this.#attempt = 0;
+        }, STABLE_AFTER);
         this.#setState(State.CONNECTED);
         break;
       case "session.expiring":
@@ -408,14 +501,45 @@ export class GatewayClient extends EventTarget {
       if (f.type === "error") p.reject(new GatewayError(0, f.data?.code, f.data?.message));
       else p.resolve(f);
     }
+    this.#armIdle();
     this.#emit("frame", f);
     this.#emit(f.type, f);
   }
 
+  // #armIdle (re)starts the idle timer: no frame for pingInterval sends an
+  // application ping.
+  #armIdle() {
+    clearTimeout(this.#idleTimer);
+    if (this.#state !== State.CONNECTED) return;
+    this.#idleTimer = setTimeout(() => this.#probe(), this.#opts.pingInterval);
+  }
+
+  // #probe checks that the socket is alive with a ping; with no pong within
+  // pingTimeout the socket is taken for dead (half-open after a sleep or a
+  // network change) and replaced, with backoff.
+  #probe() {
+    const ws = this.#ws;
+    if (!ws || this.#state !== State.CONNECTED || this.#probing) return;
+    this.#probing = true;
+    this.stats.pings++;
+    this.#request("ping", undefined, this.#opts.pingTimeout)
+      .then(
+        () => {},
+        (err) => {
+          if (ws !== this.#ws || err.code !== "timeout") return;
+          this.#dropSocket(1000, "no pong");
+          this.#emit("close", { code: 1006, reason: "no reply to ping" });
+          this.#retryLater(null, 1006, "no reply to ping");
+        },
+      )
+      .finally(() => {
+        this.#probing = false;
+      });
+  }
+
   #closed(ws, code, reason) {
     if (ws !== this.#ws) return;
-    this.#ws = null;
-    this.#failPending();
+    this.#dropSocket();
     this.#emit("close", { code, reason });
     if (this.#state === State.CLOSED) return;
     if (this.#userLogout) {
@@ -435,11 +559,13 @@ export class GatewayClient extends EventTarget {
         return;
       }
       case CLOSE_TOO_MANY_SOCKETS:
-        this.#setState(State.LOGGED_OUT, { code, reason: reason || "too many sockets for this player" });
+        // The player has too many sockets (other tabs, devices); ours stay
+        // open. Keep the session and try again after the longest backoff.
+        this.#retryLater(null, code, reason || "too many sockets for this player", this.#backoff(Infinity));
         return;
       case CLOSE_INVALID_TOKEN:
       case CLOSE_TOKEN_EXPIRED:
-        if (++this.#authFailures <= 2) {
+        if (++this.#authFailures < MAX_AUTH_FAILURES) {
           this.#setState(State.CONNECTING, { code, reason });
           this.refresh().then(
             (ok) => ok && this.#connect(),
@@ -447,16 +573,32 @@ export class GatewayClient extends EventTarget {
           );
           return;
         }
-        break; // refreshing did not help: back off like any failure
+        // Fresh tokens are refused too: stop instead of looping. The stored
+        // session is kept; start() tries it again.
+        this.#lost(`authentication failed ${MAX_AUTH_FAILURES} times` + (reason ? ": " + reason : ""), code);
+        return;
+      default:
+        if (CLOSE_FINAL.has(code)) {
+          // We sent something the server cannot take: retrying would do it
+          // again. The session is kept; start() connects again.
+          this.#teardown();
+          this.#setState(State.CLOSED, { code, reason: reason || "closed by the server" });
+          return;
+        }
     }
     this.#retryLater(null, code, reason);
   }
 
-  #retryLater(err, code, reason) {
+  // #retryLater schedules the next attempt after the backoff, Retry-After
+  // and minDelay (ms), whichever is longest.
+  #retryLater(err, code, reason, minDelay = 0) {
     if (this.#state === State.CLOSED || this.#state === State.LOGGED_OUT) return;
     this.#attempt++;
-    let delay = this.#backoff(this.#attempt);
+    const backoff = this.#backoff(this.#attempt);
+    let delay = Math.max(backoff, minDelay);
     if (err instanceof GatewayError && err.retryAfter) delay = Math.max(delay, err.retryAfter * 1000);
+    // Coming back online may cut a backoff short, not a delay the server asked for.
+    this.#notBefore = delay > backoff ? Date.now() + delay : 0;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#connectOrStart(), delay);
     this.#setState(State.RECONNECTING, { code, reason: reason || err?.message, delay });
@@ -474,24 +616,32 @@ export class GatewayClient extends EventTarget {
     );
   }
 
-  // #backoff is the delay before attempt n: exponential, capped, with full
-  // jitter over its upper half so that many clients do not come back at once.
+  // #backoff is the delay before attempt n (1, 2, ...): a cap of
+  // min(maxBackoff, minBackoff·2^(n-1)), and a random delay in the upper half
+  // of it so that many clients do not come back at once.
   #backoff(n) {
     const cap = Math.min(this.#opts.maxBackoff, this.#opts.minBackoff * 2 ** Math.max(0, n - 1));
     return Math.round(cap / 2 + Math.random() * (cap / 2));
   }
 
+  // #wakeUp runs when the browser comes back online or the page becomes
+  // visible: a waiting reconnect goes now, an open socket is checked.
   #wakeUp() {
-    if (this.#state === State.RECONNECTING) this.#connectOrStart();
+    if (this.#state === State.RECONNECTING && Date.now() >= this.#notBefore) this.#connectOrStart();
+    else if (this.#state === State.CONNECTED) this.#probe();
   }
 
-  #dropSocket(code, reason) {
+  // #dropSocket forgets the socket (closing it with code and reason if it
+  // is still open) and fails the requests waiting on it.
+  #dropSocket(code = 1000, reason = "") {
     const ws = this.#ws;
     this.#ws = null;
+    clearTimeout(this.#stableTimer);
+    clearTimeout(this.#idleTimer);
     this.#failPending();
     if (ws) {
       ws.onmessage = ws.onclose = null;
-      ws.close(code, reason);
+      if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) ws.close(code, reason);
     }
   }
 
@@ -500,6 +650,7 @@ export class GatewayClient extends EventTarget {
     clearTimeout(this.#refreshTimer);
     globalThis.removeEventListener("storage", this.#onStorage);
     globalThis.removeEventListener("online", this.#onOnline);
+    globalThis.document?.removeEventListener("visibilitychange", this.#onVisibility);
     this.#dropSocket(code, reason);
   }
 
@@ -515,40 +666,49 @@ export class GatewayClient extends EventTarget {
   #lost(reason, code) {
     clearTimeout(this.#timer);
     clearTimeout(this.#refreshTimer);
+    this.#authFailures = 0;
     this.#dropSocket(1000, "logged out");
     this.#tokens = null;
     this.#emit("session", null);
     this.#setState(State.LOGGED_OUT, { code, reason });
   }
 
+  // #logout forgets the session once the server has revoked it (2xx) or
+  // says it is already gone (401). Any other failure keeps it and rejects.
   async #logout(path) {
     this.#userLogout = true;
-    if (this.#expiresSoon()) await this.refresh().catch(() => false);
     try {
+      if (this.#expiresSoon()) await this.refresh().catch(() => false);
       await this.#authed("DELETE", path);
-    } finally {
-      if (this.#tokens) await this.#forget(this.#tokens.session_id).catch(() => {});
-      clearTimeout(this.#timer);
-      clearTimeout(this.#refreshTimer);
-      this.#tokens = null;
-      this.#emit("session", null);
-      if (!this.#ws) {
-        this.#setState(State.LOGGED_OUT, { reason: "logged out" });
-      } else {
-        // The server closes the socket with 4003; do not wait for ever.
-        const ws = this.#ws;
-        setTimeout(() => {
-          if (this.#ws === ws) {
-            this.#dropSocket(1000, "logged out");
-            this.#setState(State.LOGGED_OUT, { reason: "logged out" });
-          }
-        }, 3000);
+    } catch (err) {
+      if (!(err instanceof GatewayError && err.status === 401)) {
+        this.#userLogout = false;
+        throw err;
       }
     }
+    if (this.#tokens) await this.#forget(this.#tokens.session_id).catch(() => {});
+    clearTimeout(this.#timer);
+    clearTimeout(this.#refreshTimer);
+    this.#tokens = null;
+    this.#emit("session", null);
+    if (!this.#ws) {
+      this.#setState(State.LOGGED_OUT, { reason: "logged out" });
+      return;
+    }
+    // The server closes the socket with 4003; do not wait for ever.
+    const ws = this.#ws;
+    setTimeout(() => {
+      if (this.#ws === ws) {
+        this.#dropSocket(1000, "logged out");
+        this.#setState(State.LOGGED_OUT, { reason: "logged out" });
+      }
+    }, 3000);
   }
 
   // ---- HTTP ----
 
+  // #authed makes an HTTP call with the access token, refreshing once if it
+  // has expired; it resolves with the JSON body (null for 204).
   async #authed(method, path) {
     if (!this.#tokens) throw new GatewayError(401, "missing_token", "no session");
     try {
@@ -561,28 +721,45 @@ export class GatewayClient extends EventTarget {
     }
   }
 
+  // #fetch makes an HTTP call bounded by requestTimeout and resolves with
+  // its JSON body (null when there is none). Failures are GatewayErrors:
+  // the status and the contract's code, or status 0 with "timeout" or
+  // "network_error".
   async #fetch(method, path, token, body) {
     const headers = {};
     if (token) headers.Authorization = "Bearer " + token;
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    const res = await fetch(this.#base + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: "no-store",
-      credentials: "omit",
-    });
-    if (res.ok) return res;
-    let code = "http_" + res.status;
-    let message = res.statusText;
+    const ms = this.#opts.requestTimeout;
+    let res, text;
     try {
-      const e = (await res.json()).error;
-      code = e.code || code;
-      message = e.message || message;
-    } catch {
-      // not the JSON error body
+      res = await fetch(this.#base + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: "no-store",
+        credentials: "omit",
+        signal: AbortSignal.timeout(ms),
+      });
+      text = await res.text();
+    } catch (err) {
+      if (err?.name === "TimeoutError" || err?.name === "AbortError") {
+        throw new GatewayError(0, "timeout", `${method} ${path}: no answer within ${ms} ms`);
+      }
+      throw new GatewayError(0, "network_error", `${method} ${path}: ${err?.message || err}`);
     }
-    throw new GatewayError(res.status, code, message, Number(res.headers.get("Retry-After")) || 0);
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON
+    }
+    if (res.ok) return json;
+    throw new GatewayError(
+      res.status,
+      json?.error?.code || "http_" + res.status,
+      json?.error?.message || res.statusText,
+      Number(res.headers.get("Retry-After")) || 0,
+    );
   }
 
   // ---- storage and locks ----
@@ -659,14 +836,23 @@ export class GatewayClient extends EventTarget {
   }
 
   // #withLock runs fn while holding the cross-tab lock of this session key:
-  // the Web Locks API where available (secure contexts), else a short
-  // localStorage lease.
+  // the Web Locks API where available (secure contexts), else a
+  // localStorage lease. A holder makes at most two HTTP calls, each bounded
+  // by requestTimeout, so waiting longer than three of them means something
+  // is wrong: it then rejects with "lock_timeout" (retried like a network
+  // error) rather than risk presenting a refresh token another tab rotated.
   #withLock(fn) {
     const name = this.#key + ":lock";
-    if (globalThis.navigator?.locks?.request) {
-      return navigator.locks.request(name, fn);
-    }
-    return leaseLock(name, fn);
+    const wait = 3 * this.#opts.requestTimeout;
+    if (!globalThis.navigator?.locks?.request) return leaseLock(name, fn, wait);
+    const signal = AbortSignal.timeout(wait);
+    return navigator.locks.request(name, { signal }, fn).catch((err) => {
+      // The signal only counts while waiting: after that, fn's own errors.
+      if (signal.aborted && (err?.name === "TimeoutError" || err?.name === "AbortError")) {
+        throw new GatewayError(0, "lock_timeout", `the session lock was not free within ${wait} ms`);
+      }
+      throw err;
+    });
   }
 
   #nextID() {
@@ -676,8 +862,23 @@ export class GatewayClient extends EventTarget {
   #setState(state, extra = {}) {
     const prev = this.#state;
     this.#state = state;
+    if (state === State.CONNECTED) {
+      this.#settleReady((w) => w.resolve(this.session));
+    } else if (state === State.LOGGED_OUT || state === State.CLOSED) {
+      const err = new GatewayError(0, state, extra.reason || "the client is " + state);
+      this.#settleReady((w) => w.reject(err));
+    }
     if (prev === state && state !== State.RECONNECTING && !extra.code) return;
     this.#emit("state", { state, prev, ...extra });
+  }
+
+  #settleReady(fn) {
+    const ws = [...this.#readyWaiters];
+    this.#readyWaiters.clear();
+    for (const w of ws) {
+      clearTimeout(w.timer);
+      fn(w);
+    }
   }
 
   #emit(type, detail) {
@@ -731,24 +932,34 @@ function refreshDue(t) {
 }
 
 // leaseLock is the fallback lock without the Web Locks API: a lease in
-// localStorage, written, then confirmed after a short pause.
-async function leaseLock(name, fn) {
+// localStorage of at most wait ms, written, then confirmed after a short
+// pause. Waiting longer than wait rejects with "lock_timeout".
+async function leaseLock(name, fn, wait) {
   const me = Math.random().toString(36).slice(2);
   const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-  for (let i = 0; i < 100; i++) {
-    const cur = JSON.parse(localStorage.getItem(name) || "null");
+  const lease = () => {
+    try {
+      return JSON.parse(localStorage.getItem(name) || "null");
+    } catch {
+      return null;
+    }
+  };
+  const deadline = Date.now() + wait;
+  while (Date.now() < deadline) {
+    const cur = lease();
     if (!cur || cur.until < Date.now()) {
-      localStorage.setItem(name, JSON.stringify({ me, until: Date.now() + 10000 }));
+      localStorage.setItem(name, JSON.stringify({ me, until: Date.now() + wait }));
       await pause(50);
-      if (JSON.parse(localStorage.getItem(name) || "null")?.me === me) {
+      if (lease()?.me === me) {
         try {
           return await fn();
         } finally {
-          localStorage.removeItem(name);
+          // Only our own lease: if it ran out, another tab may hold it now.
+          if (lease()?.me === me) localStorage.removeItem(name);
         }
       }
     }
     await pause(100 + Math.random() * 100);
   }
-  return fn(); // give up waiting: better a possible race than no refresh
+  throw new GatewayError(0, "lock_timeout", `the session lock was not free within ${wait} ms`);
 }

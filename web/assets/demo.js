@@ -11,7 +11,7 @@ const params = new URLSearchParams(location.search);
 const client = new GatewayClient({ baseURL: params.get("gateway") || location.origin });
 globalThis.demo = { client }; // for the console and for tests
 
-let room = ""; // the room joined, rejoined after a reconnect
+let room = ""; // the room the server confirmed we joined, rejoined after a reconnect
 const members = new Map(); // player_id -> username
 
 const stateText = {
@@ -69,7 +69,10 @@ client.on("state", ({ state, code, reason, delay }) => {
   let text = stateText[state] || state;
   if (state === State.RECONNECTING && delay) text += ` in ${(delay / 1000).toFixed(1)}s`;
   s.textContent = text;
-  $("login").hidden = state !== State.LOGGED_OUT;
+  // logged_out: start() restores a stored session or makes a new one;
+  // closed (1002/1007/1009): start() connects again.
+  $("login").hidden = state !== State.LOGGED_OUT && state !== State.CLOSED;
+  $("login").textContent = state === State.CLOSED ? "Connect again" : "New session";
   $("logout").disabled = $("logout-all").disabled = state === State.LOGGED_OUT;
   let note = `state: ${state}`;
   if (code) note += ` (close ${code}${reason ? " " + reason : ""})`;
@@ -132,7 +135,8 @@ $("join").closest("form").addEventListener("submit", (e) => {
   const name = $("room").value.trim();
   if (!name) return;
   if (room && room !== name) client.send("room.leave", { room });
-  room = name;
+  // room changes on room.joined only: a refused name (bad_room) is not
+  // retried on every reconnect.
   client.send("room.join", { room: name });
 });
 
@@ -177,9 +181,13 @@ $("list-sessions").addEventListener("click", async () => {
   }
 });
 
-$("logout").addEventListener("click", () => client.logout().catch((err) => event(`logout: ${err.message}`)));
+// A failed logout keeps the session (the server may not know about it):
+// show why, the user can click again.
+$("logout").addEventListener("click", () =>
+  client.logout().catch((err) => event(`logout failed, still logged in: ${err.message}`)),
+);
 $("logout-all").addEventListener("click", () =>
-  client.logoutEverywhere().catch((err) => event(`logout everywhere: ${err.message}`)),
+  client.logoutEverywhere().catch((err) => event(`logout everywhere failed, still logged in: ${err.message}`)),
 );
 $("login").addEventListener("click", () => {
   room = "";

@@ -483,3 +483,56 @@ func TestRevokedDuringAuthentication(t *testing.T) {
 		t.Fatalf("close = %d %q after %v, want 4003 and no welcome", code, reason, frames)
 	}
 }
+
+// session.expiring is due at exp - min(60s, TTL/2) with TTL the token's
+// lifetime (exp - iat), not the time it has left when the socket gets it:
+// a token issued 40 s before use that expires 20 s after (TTL 60 s, due
+// 30 s before expiry) is already due.
+func TestExpiringUsesTokenLifetime(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		refresh bool // the old token arrives by auth.refresh instead of the handshake
+	}{
+		{"handshake", false},
+		{"auth.refresh", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newTestGateway(t, Options{})
+			tok, id := g.token(t, time.Hour)
+			old := id
+			old.IssuedAt = time.Now().Add(-40 * time.Second).Truncate(time.Second)
+			old.ExpiresAt = old.IssuedAt.Add(time.Minute)
+			oldTok := "tok-old-" + tt.name
+			g.auth.set(oldTok, old, nil)
+			var c *websocket.Conn
+			if tt.refresh {
+				c = g.dialWelcomed(t, tok)
+				writeJSON(t, c, `{"type":"auth.refresh","id":1,"data":{"token":"`+oldTok+`"}}`)
+				waitFrame(t, c, "auth.refreshed")
+			} else {
+				c = g.dialWelcomed(t, oldTok)
+			}
+			start := time.Now()
+			f := readFrame(t, c)
+			if f.Type != "session.expiring" {
+				t.Fatalf("frame = %s %s, want session.expiring", f.Type, f.Data)
+			}
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("session.expiring came after %v, want at once", took)
+			}
+			// Once per token: presenting the same token again is answered,
+			// but not warned about again.
+			writeJSON(t, c, `{"type":"auth.refresh","id":2,"data":{"token":"`+oldTok+`"}}`)
+			if f := readFrame(t, c); f.Type != "auth.refreshed" {
+				t.Fatalf("frame = %s %s, want auth.refreshed", f.Type, f.Data)
+			}
+			writeJSON(t, c, `{"type":"ping","id":3}`)
+			if f := readFrame(t, c); f.Type != "pong" {
+				t.Fatalf("frame after re-presenting the token = %s %s, want pong (no second session.expiring)", f.Type, f.Data)
+			}
+		})
+	}
+}

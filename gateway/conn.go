@@ -27,6 +27,7 @@ import (
 type Conn struct {
 	srv  *Server
 	ws   *websocket.Conn
+	nc   net.Conn // the hijacked connection under ws, for abort; nil in tests that build a Conn by hand
 	id   uint64
 	ip   string
 	base context.Context // values of the upgrade request, never canceled
@@ -46,14 +47,18 @@ type Conn struct {
 	identity session.Identity
 	limiter  *rate.Limiter // made at welcome; used by the reader only
 
-	// Send queue: encoded frames waiting for the writer, nil when empty.
+	// Send queue: encoded frames waiting for the writer, nil when empty,
+	// and their total size.
 	queue   [][]byte
+	queued  int
 	writing bool // a writer goroutine is running
 
 	// Inbound queue: routed frames waiting for the dispatcher.
 	in          []Message
-	dispatching bool      // a dispatcher goroutine is running
-	inSpace     sync.Cond // signalled when in shrinks or the socket closes
+	dispatching bool // a dispatcher goroutine is running
+	// space is broadcast when in or the send queue shrinks, or the socket
+	// closes: the reader and the dispatcher wait on it for room.
+	space sync.Cond
 
 	// Close state: the first request wins.
 	closing     bool
@@ -70,12 +75,13 @@ type Conn struct {
 	expTimer  *time.Timer
 	warnAt    time.Time // when session.expiring is due for the current token
 	warned    bool      // session.expiring was sent for the current token
+	warnedExp time.Time // the exp of the token session.expiring was last sent for
 }
 
-func newConn(s *Server, ws *websocket.Conn, ip string, base context.Context) *Conn {
-	c := &Conn{srv: s, ws: ws, ip: ip, base: base, id: s.nextID.Add(1)}
+func newConn(s *Server, ws *websocket.Conn, nc net.Conn, ip string, base context.Context) *Conn {
+	c := &Conn{srv: s, ws: ws, nc: nc, ip: ip, base: base, id: s.nextID.Add(1)}
 	c.ctx, c.cancel = context.WithCancel(base)
-	c.inSpace.L = &c.mu
+	c.space.L = &c.mu
 	return c
 }
 
@@ -91,8 +97,9 @@ func (c *Conn) Identity() session.Identity {
 }
 
 // Send queues m for the client without blocking. It returns net.ErrClosed
-// once the socket is closing, and ErrSlowConsumer when SendQueue frames are
-// already waiting: the socket is then closed with 1013 "slow consumer".
+// once the socket is closing, and ErrSlowConsumer when SendQueue frames, or
+// SendQueueBytes bytes, are already waiting: the socket is then closed with
+// 1013 "slow consumer".
 func (c *Conn) Send(m Message) error {
 	return c.sendFrame(encodeFrame(m))
 }
@@ -133,19 +140,60 @@ func (c *Conn) sendLocked(b []byte) error {
 	if c.closing {
 		return net.ErrClosed
 	}
-	if len(c.queue) >= c.srv.opts.SendQueue {
+	if c.fullLocked(len(b)) {
 		c.srv.metrics.overflowed()
 		c.closeLocked(websocket.StatusTryAgainLater, "slow consumer", false)
 		return ErrSlowConsumer
 	}
 	c.queue = append(c.queue, b)
+	c.queued += len(b)
 	c.startWriterLocked()
 	return nil
 }
 
-// sendError queues an error frame answering the request id.
+// fullLocked reports whether the send queue has no room for a frame of n
+// bytes: SendQueue frames wait, or SendQueueBytes would be exceeded (a
+// single frame is always taken by an empty queue, whatever its size).
+func (c *Conn) fullLocked(n int) bool {
+	return len(c.queue) >= c.srv.opts.SendQueue ||
+		len(c.queue) > 0 && c.queued+n > c.srv.opts.SendQueueBytes
+}
+
+// replyLocked queues b, a frame answering the client's own request, from
+// the socket's own goroutines (the reader and the dispatcher). Unlike Send
+// it does not take a full queue for a slow consumer at once: it waits for
+// room, so the socket stops reading further requests meanwhile
+// (backpressure on this client only); after WriteTimeout without room the
+// client is a slow consumer after all (1013). A closing socket gets
+// nothing. c.mu must be held; it is released while waiting.
+func (c *Conn) replyLocked(b []byte) {
+	if c.fullLocked(len(b)) && !c.closing {
+		timedOut := false
+		t := time.AfterFunc(c.srv.opts.WriteTimeout, func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			timedOut = true
+			c.space.Broadcast()
+		})
+		for c.fullLocked(len(b)) && !c.closing && !timedOut {
+			c.space.Wait()
+		}
+		t.Stop()
+	}
+	_ = c.sendLocked(b) // still full: 1013; closing: nothing to answer
+}
+
+// reply is replyLocked for a caller that does not hold c.mu.
+func (c *Conn) reply(m Message) {
+	b := encodeFrame(m)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.replyLocked(b)
+}
+
+// sendError answers the request id with an error frame, as a reply.
 func (c *Conn) sendError(id json.RawMessage, code, message string) {
-	_ = c.Send(errorFrame(id, code, message)) // a closing socket needs no error frame
+	c.reply(errorFrame(id, code, message))
 }
 
 // Close closes the socket with code and reason (at most 123 bytes) after
@@ -171,10 +219,10 @@ func (c *Conn) closeLocked(code websocket.StatusCode, reason string, flush bool)
 	c.closeFlush = flush
 	c.closeCode, c.closeReason = code, reason
 	if !flush {
-		c.queue = nil
+		c.queue, c.queued = nil, 0
 	}
 	c.cancel()
-	c.inSpace.Broadcast()
+	c.space.Broadcast()
 	c.startWriterLocked()
 	return true
 }
@@ -254,7 +302,7 @@ func (c *Conn) writeLoop() {
 	for {
 		c.mu.Lock()
 		if c.closing && (!c.closeFlush || len(c.queue) == 0) {
-			c.queue = nil
+			c.queue, c.queued = nil, 0
 			code, reason := c.closeCode, c.closeReason
 			c.mu.Unlock()
 			_ = c.ws.Close(code, reason) // its failure only means the peer is gone
@@ -264,7 +312,7 @@ func (c *Conn) writeLoop() {
 			return
 		}
 		if len(c.queue) == 0 {
-			c.queue = nil
+			c.queue, c.queued = nil, 0
 			c.writing = false
 			c.mu.Unlock()
 			return
@@ -272,6 +320,8 @@ func (c *Conn) writeLoop() {
 		b := c.queue[0]
 		c.queue[0] = nil
 		c.queue = c.queue[1:]
+		c.queued -= len(b)
+		c.space.Broadcast()
 		c.mu.Unlock()
 
 		// Counted before the write, so that a client that has read a
@@ -288,11 +338,11 @@ func (c *Conn) writeLoop() {
 			// coder/websocket has closed the connection: nothing more
 			// can be written, and the reader sees the end.
 			c.mu.Lock()
-			c.queue = nil
+			c.queue, c.queued = nil, 0
 			c.writing = false
 			c.closing = true
 			c.cancel()
-			c.inSpace.Broadcast()
+			c.space.Broadcast()
 			c.mu.Unlock()
 			return
 		}
@@ -304,7 +354,7 @@ func (c *Conn) writeLoop() {
 // the write (and the reader sees the end).
 func (c *Conn) writeTimedOut() {
 	c.srv.log.Info().Uint64("conn", c.id).Msg("write timeout")
-	_ = c.ws.CloseNow()
+	c.abort()
 }
 
 // doneChan returns a channel closed once the socket has ended completely.
@@ -333,7 +383,7 @@ func (c *Conn) stop() {
 		}
 	}
 	c.cancel()
-	c.inSpace.Broadcast()
+	c.space.Broadcast()
 	c.mu.Unlock()
 	if !handshake {
 		// Nobody is closing politely: unblock any write or ping at once.
@@ -353,7 +403,14 @@ func (c *Conn) finish() {
 	}
 }
 
-// abort drops the connection without a close handshake.
+// abort drops the connection without a close handshake, at once, even while
+// a close handshake is running: coder/websocket's CloseNow does nothing
+// then (the handshake can wait ~10 s on a silent peer), so the hijacked
+// net.Conn is closed underneath it, which fails every pending read and
+// write of the socket.
 func (c *Conn) abort() {
+	if c.nc != nil {
+		_ = c.nc.Close()
+	}
 	_ = c.ws.CloseNow()
 }

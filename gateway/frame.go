@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/bigtwo/gateway/gateway/internal/jsonscan"
 )
 
 // Message is one frame of the protocol: a JSON object
@@ -107,82 +109,25 @@ func decodeFrame(b []byte) (Message, error) {
 // each top-level member of the JSON object b, which json.Valid accepted.
 func objectMembers(b []byte) func(yield func(key, val []byte) bool) {
 	return func(yield func(key, val []byte) bool) {
-		i := skipSpace(b, 1) // after '{'
+		i := jsonscan.SkipSpace(b, 1) // after '{'
 		for i < len(b) && b[i] == '"' {
-			k := skipString(b, i)
+			k := jsonscan.SkipString(b, i)
 			key := b[i:k]
-			i = skipSpace(b, k)
+			i = jsonscan.SkipSpace(b, k)
 			if i >= len(b) || b[i] != ':' {
 				return
 			}
-			i = skipSpace(b, i+1)
-			v := skipValue(b, i)
+			i = jsonscan.SkipSpace(b, i+1)
+			v := jsonscan.SkipValue(b, i)
 			if !yield(key, b[i:v]) {
 				return
 			}
-			i = skipSpace(b, v)
+			i = jsonscan.SkipSpace(b, v)
 			if i >= len(b) || b[i] != ',' {
 				return
 			}
-			i = skipSpace(b, i+1)
+			i = jsonscan.SkipSpace(b, i+1)
 		}
-	}
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string that starts at b[i] ('"').
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
-
-// skipValue returns the index after the valid JSON value that starts at b[i].
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return len(b)
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return len(b)
-	default: // a number, true, false or null
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case ' ', '\t', '\r', '\n', ',', '}', ']':
-				return i
-			}
-		}
-		return i
 	}
 }
 

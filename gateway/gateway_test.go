@@ -52,19 +52,24 @@ func (a *fakeAuth) set(token string, id session.Identity, err error) {
 
 // testHandler records the Handler calls and implements a few test frames:
 // room.echo (echoes data), room.flood (sends n frames of size bytes),
-// room.fail (returns an Error), room.block (blocks until released).
+// room.fail (returns an Error), room.block (blocks until released),
+// room.stuck (blocks until unstuck is closed, ignoring ctx).
 type testHandler struct {
 	connected    chan *Conn
 	disconnected chan error
 	release      chan struct{}
+	unstuck      chan struct{}
+	stuck        chan struct{} // receives when room.stuck starts blocking
 	sendErr      chan error
 }
 
 func newTestHandler() *testHandler {
 	return &testHandler{
-		connected:    make(chan *Conn, 100),
-		disconnected: make(chan error, 100),
+		connected:    make(chan *Conn, 1000),
+		disconnected: make(chan error, 1000),
 		release:      make(chan struct{}),
+		unstuck:      make(chan struct{}),
+		stuck:        make(chan struct{}, 10),
 		sendErr:      make(chan error, 1),
 	}
 }
@@ -101,6 +106,10 @@ func (h *testHandler) Message(ctx context.Context, c *Conn, m Message) error {
 		case <-ctx.Done():
 		}
 		return c.Send(Message{Type: "room.unblocked", ID: m.ID})
+	case "room.stuck":
+		h.stuck <- struct{}{}
+		<-h.unstuck
+		return nil
 	}
 	return Error{Code: "unknown_type", Message: m.Type}
 }

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bufio"
 	"encoding/base64"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -70,3 +72,21 @@ func validKey(k string) bool {
 	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k))
 	return err == nil && len(b) == 16
 }
+
+// hijackRecorder is the ResponseWriter given to websocket.Accept: it keeps
+// the net.Conn that Accept hijacks, which coder/websocket does not expose,
+// so that Conn.abort can drop a socket even while its close handshake runs.
+type hijackRecorder struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+// Hijack implements http.Hijacker through the wrapped ResponseWriter.
+func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.conn = nc
+	return nc, brw, err
+}
+
+// Unwrap gives http.ResponseController the wrapped ResponseWriter.
+func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }

@@ -47,7 +47,18 @@ type Options struct {
 
 	// SendQueue is how many frames may wait for a slow client; one more
 	// closes the socket with 1013 ("slow consumer"). Defaults to 64.
+	//
+	// Replies the gateway makes to the client's own frames (pong, error
+	// frames, auth.refreshed) do not overflow: while the queue is full the
+	// socket stops reading (for at most WriteTimeout). Frames pushed by
+	// others (Conn.Send, session.expiring) do.
 	SendQueue int
+
+	// SendQueueBytes bounds the total size of the frames waiting for a
+	// slow client, as SendQueue bounds their number; past it the socket is
+	// closed with 1013. A frame that finds the queue empty is always
+	// taken. Defaults to 1 MiB.
+	SendQueueBytes int
 
 	// MaxSocketsPerPlayer caps the authenticated sockets of one player; a
 	// socket past it is closed with 4008 and the others stay. Negative means
@@ -87,8 +98,14 @@ const (
 	// inboundQueue is how many routed frames (room.*, game.*, auth.refresh)
 	// may wait for a busy Handler before the reader stops reading.
 	inboundQueue = 64
-	// drainConcurrency is how many sockets Shutdown closes at a time.
-	drainConcurrency = 64
+	// maxPingData is the most data a pong echoes; a ping with more gets a
+	// bad_request error frame instead, so that echoes cannot fill the send
+	// queue with client-chosen bytes.
+	maxPingData = 1 << 10
+	// abortGrace is how long Shutdown waits, once its ctx has ended and
+	// the remaining connections are dropped, for their goroutines and
+	// Handler calls to return before it returns anyway.
+	abortGrace = 500 * time.Millisecond
 	// subprotocol is what the server selects when the client offers it.
 	subprotocol = "bigtwo.v1"
 	// bearerProtocolPrefix marks the subprotocol that carries a token.
@@ -120,6 +137,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SendQueue <= 0 {
 		o.SendQueue = 64
+	}
+	if o.SendQueueBytes <= 0 {
+		o.SendQueueBytes = 1 << 20
 	}
 	if o.MaxSocketsPerPlayer == 0 {
 		o.MaxSocketsPerPlayer = 10

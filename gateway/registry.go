@@ -46,13 +46,18 @@ type registry struct {
 	// revoked remembers recent revocations for sockets whose authentication
 	// began before the revocation but that register after it (the
 	// notification found nothing to close). Entries older than revokedTTL
-	// are pruned as new ones arrive.
-	revoked map[uuid.UUID]time.Time
+	// are pruned as new ones arrive, at most once per revokedPrune, so that
+	// a burst of revocations (a store's backlog re-read) costs linear time.
+	revoked   map[uuid.UUID]time.Time
+	lastPrune time.Time
 }
 
 // revokedTTL is how long a revocation is remembered for admit; longer than
 // any authentication may take (AuthTimeout is far shorter in practice).
 const revokedTTL = time.Minute
+
+// revokedPrune is the least time between two scans of registry.revoked.
+const revokedPrune = time.Second
 
 func newRegistry(sockets prometheus.Gauge) *registry {
 	return &registry{
@@ -187,9 +192,12 @@ func (r *registry) remove(c *Conn) {
 func (r *registry) revoke(id uuid.UUID, now time.Time) []*Conn {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for sid, at := range r.revoked {
-		if now.Sub(at) > revokedTTL {
-			delete(r.revoked, sid)
+	if d := now.Sub(r.lastPrune); d >= revokedPrune || d < 0 {
+		r.lastPrune = now
+		for sid, at := range r.revoked {
+			if now.Sub(at) > revokedTTL {
+				delete(r.revoked, sid)
+			}
 		}
 	}
 	r.revoked[id] = now

@@ -270,8 +270,10 @@ func (s *Server) readLoop(c *Conn) error {
 		switch {
 		case m.Type == "auth":
 			c.sendError(m.ID, "already_authenticated", "this socket is already authenticated")
+		case m.Type == "ping" && len(m.Data) > maxPingData:
+			c.sendError(m.ID, "bad_request", "ping data is limited to 1 KiB")
 		case m.Type == "ping":
-			_ = c.Send(Message{Type: "pong", ID: m.ID, Data: m.Data})
+			c.reply(Message{Type: "pong", ID: m.ID, Data: m.Data})
 		case m.Type == "pong":
 		case m.Type == "auth.refresh", strings.HasPrefix(m.Type, "room."), strings.HasPrefix(m.Type, "game."):
 			if !c.enqueue(m) {
@@ -306,7 +308,7 @@ func (c *Conn) enqueue(m Message) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for len(c.in) >= inboundQueue && !c.closing {
-		c.inSpace.Wait()
+		c.space.Wait()
 	}
 	if c.closing {
 		return false
@@ -332,7 +334,7 @@ func (c *Conn) dispatchLoop() {
 		m := c.in[0]
 		c.in[0] = Message{}
 		c.in = c.in[1:]
-		c.inSpace.Signal()
+		c.space.Broadcast() // the reader may wait, and the dispatcher only in replyLocked
 		c.mu.Unlock()
 		c.srv.dispatch(c, m)
 	}
@@ -391,12 +393,12 @@ func (s *Server) refresh(c *Conn, m Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if id.SessionID != c.identity.SessionID {
-		_ = c.sendLocked(encodeFrame(errorFrame(m.ID, "session_mismatch", "the token belongs to another session")))
+		c.replyLocked(encodeFrame(errorFrame(m.ID, "session_mismatch", "the token belongs to another session")))
 		return
 	}
 	c.identity = id
 	c.scheduleExpiryLocked(s.opts.Now())
-	_ = c.sendLocked(encodeFrame(dataFrame("auth.refreshed", m.ID, struct {
+	c.replyLocked(encodeFrame(dataFrame("auth.refreshed", m.ID, struct {
 		ExpiresAt time.Time `json:"expires_at"`
 	}{id.ExpiresAt.UTC()})))
 }
@@ -453,15 +455,22 @@ func (c *Conn) heartbeat() {
 }
 
 // scheduleExpiryLocked (re)starts the expiry timer for the current token:
-// session.expiring at exp - min(60s, TTL/2), then 4004 at exp.
+// session.expiring at exp - min(60s, TTL/2), then 4004 at exp. TTL is the
+// token's lifetime, exp - iat; without an iat, the time it has left.
 func (c *Conn) scheduleExpiryLocked(now time.Time) {
 	exp := c.identity.ExpiresAt
 	if exp.IsZero() || c.stopped {
 		return
 	}
 	ttl := exp.Sub(now)
+	if iat := c.identity.IssuedAt; !iat.IsZero() {
+		ttl = exp.Sub(iat)
+	}
 	c.warnAt = exp.Add(-min(time.Minute, ttl/2))
-	c.warned = false
+	// Once per token: an auth.refresh that presents the same token again
+	// must not bring another warning (a client answering each warning with
+	// its current token would otherwise loop).
+	c.warned = c.warned && exp.Equal(c.warnedExp)
 	d := c.warnAt.Sub(now)
 	if c.expTimer == nil {
 		c.expTimer = time.AfterFunc(d, c.expiryTick)
@@ -488,6 +497,7 @@ func (c *Conn) expiryTick() {
 	default:
 		if !c.warned {
 			c.warned = true
+			c.warnedExp = c.identity.ExpiresAt
 			_ = c.sendLocked(encodeFrame(dataFrame("session.expiring", nil, struct {
 				ExpiresAt time.Time `json:"expires_at"`
 			}{exp.UTC()})))

@@ -10,11 +10,11 @@ import (
 	"path"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/bigtwo/gateway/session"
 	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 )
 
 // Authenticator is all the gateway needs from the session layer:
@@ -112,7 +112,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hs.source.present {
 		hs.id, hs.err = s.authenticate(r.Context(), hs.source.token)
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hw := &hijackRecorder{ResponseWriter: w}
+	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{subprotocol},
 		InsecureSkipVerify: true, // originAllowed has checked, with a JSON 403
 	})
@@ -122,7 +123,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// r.Context() ends with this call: the socket keeps only its values.
-	c := newConn(s, ws, ip, context.WithoutCancel(r.Context()))
+	c := newConn(s, ws, hw.conn, ip, context.WithoutCancel(r.Context()))
 	handedOff = true
 	s.open(c, hs)
 }
@@ -153,35 +154,29 @@ func (s *Server) Revoked(r session.Revocation) {
 	}
 }
 
-// Shutdown drains the server: new upgrades are refused with 503, every
-// socket is closed with 1001 (at most 64 close handshakes at a time), and
-// Shutdown waits for all of them. If ctx ends first, the remaining sockets
-// are dropped without a handshake and ctx's error is returned once their
-// goroutines have ended. It may be called more than once.
+// Shutdown drains the server: new upgrades are refused with 503, and every
+// socket is told to close with 1001 at once (this only signals each
+// socket's writer, which then runs the close handshake), so that every
+// healthy peer gets its 1001 promptly however many peers are slow or
+// silent. Shutdown then waits for every socket to end.
+//
+// If ctx ends first, the sockets still open are dropped at once, without a
+// close handshake (their connections are closed underneath), and Shutdown
+// returns ctx's error within abortGrace of ctx's end: a Handler call that
+// ignores its canceled ctx (Connect, Message or Disconnect still running)
+// is cut off, that is, Shutdown returns without waiting for it, and the
+// socket's end is completed in the background once it returns. It may be
+// called more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	conns := s.reg.drain()
 	if len(conns) > 0 {
 		s.log.Info().Int("sockets", len(conns)).Msg("draining sockets")
 	}
-	var g errgroup.Group
-	g.SetLimit(drainConcurrency)
 	for _, c := range conns {
-		if ctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			c.close(websocket.StatusGoingAway, "server shutting down", false)
-			select {
-			case <-c.doneChan():
-			case <-ctx.Done():
-			}
-			return nil
-		})
+		c.close(websocket.StatusGoingAway, "server shutting down", false)
 	}
-	_ = g.Wait() // the workers return no errors
-
 	done := make(chan struct{})
-	go func() { // ends when every socket has: see the abort below
+	go func() { // ends when every socket has: see abort below
 		s.reg.active.Wait()
 		close(done)
 	}()
@@ -190,10 +185,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	for _, c := range s.reg.abort() {
+	left := s.reg.abort()
+	for _, c := range left {
 		c.abort()
 	}
-	<-done
+	grace := time.NewTimer(abortGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		s.log.Warn().Int("sockets", len(left)).Msg("drain deadline passed with socket handlers still running")
+	}
 	return fmt.Errorf("drain: %w", ctx.Err())
 }
 

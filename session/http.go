@@ -375,6 +375,11 @@ func writeError(w http.ResponseWriter, log zerolog.Logger, err error) {
 	case errors.Is(err, ErrMissingToken):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gateway"`)
 		WriteError(w, http.StatusUnauthorized, "missing_token", "a Bearer access token is required")
+	case errors.Is(err, context.Canceled):
+		// The client hung up: nobody reads this answer, and it is not our
+		// fault or the store's, so it is not logged as an error.
+		log.Debug().Err(err).Msg("request canceled")
+		WriteError(w, http.StatusServiceUnavailable, "canceled", "request canceled")
 	case errors.Is(err, ErrUnavailable):
 		log.Error().Err(err).Msg("store unavailable")
 		WriteError(w, http.StatusServiceUnavailable, "store_unavailable", "session store unavailable, try again")

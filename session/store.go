@@ -10,7 +10,9 @@ import (
 // Store is the persistence the Service needs: players and sessions as durable
 // rows. store/memory and store/postgres implement it; store/storetest is the
 // conformance suite both pass. Every method may return ErrUnavailable
-// (wrapped) when the backend cannot be reached before ctx ends.
+// (wrapped) when the backend cannot be reached before ctx ends. When ctx is
+// canceled (not past its deadline) a method may instead return an error
+// wrapping context.Canceled: the caller gave up, the backend is not at fault.
 //
 // Stores also publish every revocation they perform (RevokeSession,
 // RevokePlayerSessions, evictions in CreateSession, reuse in RotateRefresh)
@@ -45,8 +47,11 @@ type Store interface {
 	// session is the one that has, or once had, oldHash:
 	//   - none: ErrNotFound;
 	//   - revoked: ErrRevoked; expired (ExpiresAt not after now): ErrExpired;
-	//   - oldHash is a former hash of the session: the session is revoked
-	//     with ReasonReuse at now, and ErrRefreshReused is returned;
+	//   - oldHash is one of the session's newest 32 former hashes
+	//     (storetest.FormerHashes): the session is revoked with ReasonReuse
+	//     at now, and ErrRefreshReused is returned; older former hashes are
+	//     forgotten (so one session cannot grow without bound) and are
+	//     ErrNotFound like any unknown hash, revoking nothing;
 	//   - oldHash is the current hash: it becomes a former hash, newHash the
 	//     current one, LastSeenAt = now, ExpiresAt = min(idleUntil,
 	//     MaxExpiresAt), IP and UserAgent from client; the updated session

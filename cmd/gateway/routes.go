@@ -13,9 +13,11 @@ import (
 	"github.com/bigtwo/gateway/web"
 )
 
-// pinger is what readiness needs of the store.
+// pinger is what readiness needs of the store: it answers, and its
+// revocation feed is connected (else revoked sessions could stay online).
 type pinger interface {
 	Ping(ctx context.Context) error
+	Listening() bool
 }
 
 // routeDeps is what the routes are built from.
@@ -89,6 +91,10 @@ func handleReadyz(store pinger, gw *gateway.Server) http.Handler {
 		defer cancel()
 		if err := store.Ping(ctx); err != nil {
 			session.WriteError(w, http.StatusServiceUnavailable, "store_unavailable", "session store unreachable")
+			return
+		}
+		if !store.Listening() {
+			session.WriteError(w, http.StatusServiceUnavailable, "store_unavailable", "revocation feed not connected")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

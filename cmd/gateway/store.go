@@ -19,6 +19,8 @@ type backend interface {
 	session.Store
 	Watch(ctx context.Context, fn func(session.Revocation), ready func()) error
 	Ping(ctx context.Context) error
+	// Listening reports whether the revocation feed is connected.
+	Listening() bool
 	Close() error
 }
 

@@ -3,6 +3,8 @@ package room
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/bigtwo/gateway/gateway/internal/jsonscan"
 )
 
 // withFrom returns the JSON object data with every top-level "from"
@@ -22,13 +24,13 @@ func withFrom(data, from []byte) (out, room []byte, ok bool) {
 	}
 	out = make([]byte, 0, len(data)+len(`,"from":`)+len(from))
 	out = append(out, '{')
-	i := skipSpace(data, 1)
+	i := jsonscan.SkipSpace(data, 1)
 	for i < len(data) && data[i] == '"' {
-		k := skipString(data, i)
+		k := jsonscan.SkipString(data, i)
 		key := data[i:k]
-		i = skipSpace(data, k) // at ':'
-		v0 := skipSpace(data, i+1)
-		v1 := skipValue(data, v0)
+		i = jsonscan.SkipSpace(data, k) // at ':'
+		v0 := jsonscan.SkipSpace(data, i+1)
+		v1 := jsonscan.SkipValue(data, v0)
 		switch {
 		case keyIs(key, "from"):
 		case keyIs(key, "room"):
@@ -42,9 +44,9 @@ func withFrom(data, from []byte) (out, room []byte, ok bool) {
 			out = append(out, ':')
 			out = append(out, data[v0:v1]...)
 		}
-		i = skipSpace(data, v1)
+		i = jsonscan.SkipSpace(data, v1)
 		if i < len(data) && data[i] == ',' {
-			i = skipSpace(data, i+1)
+			i = jsonscan.SkipSpace(data, i+1)
 		}
 	}
 	if len(out) > 1 {
@@ -55,8 +57,8 @@ func withFrom(data, from []byte) (out, room []byte, ok bool) {
 	return append(out, '}'), room, true
 }
 
-// roomString decodes a raw "room" value that must be a JSON string.
-func roomString(raw []byte) (string, bool) {
+// stringValue decodes a raw member value that must be a JSON string.
+func stringValue(raw []byte) (string, bool) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return "", false
 	}
@@ -75,62 +77,4 @@ func keyIs(key []byte, name string) bool {
 	}
 	var s string
 	return json.Unmarshal(key, &s) == nil && s == name
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string that starts at b[i] ('"').
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
-
-// skipValue returns the index after the valid JSON value that starts at
-// b[i].
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return len(b)
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return len(b)
-	default: // a number, true, false or null
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case ' ', '\t', '\r', '\n', ',', '}', ']':
-				return i
-			}
-		}
-		return i
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -29,12 +30,46 @@ type Member struct {
 	Username string `json:"username"`
 }
 
+// Limits bound what clients can make the reference room module hold. The
+// zero value of a field means its default.
+type Limits struct {
+	// RoomsPerConn is how many rooms one socket may be in at once; past it
+	// room.join gets a too_many_rooms error frame. Defaults to 16.
+	RoomsPerConn int
+	// MembersPerRoom is how many sockets one room may hold; past it
+	// room.join gets room_full. Defaults to 64.
+	MembersPerRoom int
+	// Rooms is how many rooms may exist at once; past it joining a new
+	// room gets room_limit_reached. Defaults to 10,000.
+	Rooms int
+	// ListRooms is how many rooms room.list shows (the first by name);
+	// its total says how many exist. Defaults to 100.
+	ListRooms int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.RoomsPerConn <= 0 {
+		l.RoomsPerConn = 16
+	}
+	if l.MembersPerRoom <= 0 {
+		l.MembersPerRoom = 64
+	}
+	if l.Rooms <= 0 {
+		l.Rooms = 10000
+	}
+	if l.ListRooms <= 0 {
+		l.ListRooms = 100
+	}
+	return l
+}
+
 // Rooms is the reference gateway.Handler. Rooms exist while they have
 // members. It is safe for concurrent use: a read-write mutex guards the
 // set of rooms and memberships, and each room's mutex orders its fan-out,
 // so unrelated rooms do not wait for each other.
 type Rooms struct {
-	log zerolog.Logger
+	log    zerolog.Logger
+	limits Limits
 
 	mu     sync.RWMutex
 	rooms  map[string]*room
@@ -48,10 +83,16 @@ type room struct {
 	members map[*gateway.Conn]uint64 // join order, for listings
 }
 
-// New returns an empty set of rooms.
+// New returns an empty set of rooms with the default Limits.
 func New(log zerolog.Logger) *Rooms {
+	return NewWithLimits(log, Limits{})
+}
+
+// NewWithLimits returns an empty set of rooms bounded by limits.
+func NewWithLimits(log zerolog.Logger, limits Limits) *Rooms {
 	return &Rooms{
 		log:    log,
+		limits: limits.withDefaults(),
 		rooms:  make(map[string]*room),
 		joined: make(map[*gateway.Conn]map[string]*room),
 	}
@@ -93,18 +134,31 @@ func memberOf(c *gateway.Conn) Member {
 	return Member{PlayerID: id.PlayerID.String(), Username: id.Username}
 }
 
-// roomName decodes the "room" field of data.
-func roomName(data json.RawMessage) (string, error) {
-	var d struct {
-		Room string `json:"room"`
+// errBadRoom answers a missing, non-string or invalid room name.
+var errBadRoom = gateway.Error{Code: "bad_room", Message: "room names are 1-64 letters, digits, - and _"}
+
+// fields decodes data, which must be a JSON object, into its members.
+// Member names match exactly ("room", never "ROOM"), as the relay of
+// game.* frames matches them, and the last duplicate wins.
+func fields(data json.RawMessage) (map[string]json.RawMessage, bool) {
+	var d map[string]json.RawMessage
+	if len(data) == 0 || json.Unmarshal(data, &d) != nil || d == nil {
+		return nil, false
 	}
-	if len(data) == 0 || json.Unmarshal(data, &d) != nil {
+	return d, true
+}
+
+// roomName decodes the "room" member of data.
+func roomName(data json.RawMessage) (string, error) {
+	d, ok := fields(data)
+	if !ok {
 		return "", gateway.Error{Code: "bad_request", Message: `data must be an object with a "room"`}
 	}
-	if !validName.MatchString(d.Room) {
-		return "", gateway.Error{Code: "bad_room", Message: "room names are 1-64 letters, digits, - and _"}
+	name, ok := stringValue(d["room"])
+	if !ok || !validName.MatchString(name) {
+		return "", errBadRoom
 	}
-	return d.Room, nil
+	return name, nil
 }
 
 func frame(typ string, id json.RawMessage, v any) gateway.Message {
@@ -121,12 +175,24 @@ func (rs *Rooms) join(c *gateway.Conn, m gateway.Message) error {
 	defer rs.mu.Unlock()
 	r := rs.rooms[name]
 	if r == nil {
+		if len(rs.rooms) >= rs.limits.Rooms {
+			return gateway.Error{Code: "room_limit_reached", Message: "the server holds as many rooms as it can: join an existing one"}
+		}
+		if len(rs.joined[c]) >= rs.limits.RoomsPerConn {
+			return tooManyRooms(rs.limits.RoomsPerConn)
+		}
 		r = &room{name: name, members: make(map[*gateway.Conn]uint64)}
 		rs.rooms[name] = r
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.members[c]; !ok {
+		if len(rs.joined[c]) >= rs.limits.RoomsPerConn {
+			return tooManyRooms(rs.limits.RoomsPerConn)
+		}
+		if len(r.members) >= rs.limits.MembersPerRoom {
+			return gateway.Error{Code: "room_full", Message: fmt.Sprintf("room %s has %d members, the most it may", name, len(r.members))}
+		}
 		r.seq++
 		r.members[c] = r.seq
 		if rs.joined[c] == nil {
@@ -205,6 +271,10 @@ func (rs *Rooms) leaveLocked(c *gateway.Conn, r *room, id json.RawMessage, reply
 	}
 }
 
+func tooManyRooms(max int) error {
+	return gateway.Error{Code: "too_many_rooms", Message: fmt.Sprintf("a socket may be in at most %d rooms: leave one first", max)}
+}
+
 func notInRoom(name string) error {
 	return gateway.Error{Code: "not_in_room", Message: "you have not joined room " + name}
 }
@@ -223,15 +293,16 @@ func (rs *Rooms) member(c *gateway.Conn, name string) (*room, func(), error) {
 }
 
 func (rs *Rooms) say(c *gateway.Conn, m gateway.Message) error {
-	var d struct {
-		Room string `json:"room"`
-		Text string `json:"text"`
+	var d struct{ Room, Text string }
+	f, ok := fields(m.Data)
+	if ok {
+		d.Text, ok = stringValue(f["text"])
 	}
-	if len(m.Data) == 0 || json.Unmarshal(m.Data, &d) != nil || d.Text == "" {
+	if !ok || d.Text == "" {
 		return gateway.Error{Code: "bad_request", Message: `room.say needs data {"room","text"}`}
 	}
-	if !validName.MatchString(d.Room) {
-		return gateway.Error{Code: "bad_room", Message: "room names are 1-64 letters, digits, - and _"}
+	if d.Room, ok = stringValue(f["room"]); !ok || !validName.MatchString(d.Room) {
+		return errBadRoom
 	}
 	r, unlock, err := rs.member(c, d.Room)
 	if err != nil {
@@ -264,9 +335,9 @@ func (rs *Rooms) relay(c *gateway.Conn, m gateway.Message) error {
 	if !ok {
 		return gateway.Error{Code: "bad_request", Message: `game frames need data {"room",...}`}
 	}
-	name, ok := roomString(rawRoom)
+	name, ok := stringValue(rawRoom)
 	if !ok || !validName.MatchString(name) {
-		return gateway.Error{Code: "bad_room", Message: "room names are 1-64 letters, digits, - and _"}
+		return errBadRoom
 	}
 	r, unlock, err := rs.member(c, name)
 	if err != nil {
@@ -282,21 +353,34 @@ func (rs *Rooms) relay(c *gateway.Conn, m gateway.Message) error {
 	return nil
 }
 
+// list answers room.list with the first ListRooms rooms by name and the
+// total number of rooms.
 func (rs *Rooms) list(c *gateway.Conn, m gateway.Message) error {
 	type entry struct {
 		Room    string `json:"room"`
 		Members int    `json:"members"`
 	}
+	limit := rs.limits.ListRooms
 	rs.mu.RLock()
-	rooms := make([]entry, 0, len(rs.rooms))
+	total := len(rs.rooms)
+	rooms := make([]entry, 0, min(total, limit))
 	for name, r := range rs.rooms {
+		// Keep the first limit names, sorted: insert in place, drop the last.
+		if len(rooms) == limit && name >= rooms[limit-1].Room {
+			continue
+		}
 		r.mu.Lock()
-		rooms = append(rooms, entry{name, len(r.members)})
+		e := entry{name, len(r.members)}
 		r.mu.Unlock()
+		i, _ := slices.BinarySearchFunc(rooms, name, func(e entry, name string) int { return strings.Compare(e.Room, name) })
+		if len(rooms) == limit {
+			rooms = rooms[:limit-1]
+		}
+		rooms = slices.Insert(rooms, i, e)
 	}
 	rs.mu.RUnlock()
-	slices.SortFunc(rooms, func(a, b entry) int { return strings.Compare(a.Room, b.Room) })
 	return c.Send(frame("room.list", m.ID, struct {
 		Rooms []entry `json:"rooms"`
-	}{rooms}))
+		Total int     `json:"total"`
+	}{rooms, total}))
 }

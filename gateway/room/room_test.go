@@ -48,8 +48,13 @@ type env struct {
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
+	return newEnvLimits(tb, room.Limits{})
+}
+
+func newEnvLimits(tb testing.TB, limits room.Limits) *env {
+	tb.Helper()
 	e := &env{auth: &fakeAuth{tokens: make(map[string]session.Identity)}}
-	srv := gateway.NewServer(e.auth, room.New(zerolog.Nop()), zerolog.Nop(), gateway.Options{MessageRate: 1e6, MessageBurst: 1e6})
+	srv := gateway.NewServer(e.auth, room.NewWithLimits(zerolog.Nop(), limits), zerolog.Nop(), gateway.Options{MessageRate: 1e6, MessageBurst: 1e6})
 	ts := httptest.NewServer(srv)
 	e.url = "ws" + strings.TrimPrefix(ts.URL, "http")
 	tb.Cleanup(func() {
@@ -177,7 +182,7 @@ func TestRooms(t *testing.T) {
 	alice.expect("game.play", "", `{"room":"t1","cards":["3D"],"from":`+bob.json()+`}`)
 
 	bob.send(`{"type":"room.list","id":5}`)
-	bob.expect("room.list", "5", `{"rooms":[{"room":"t1","members":2}]}`)
+	bob.expect("room.list", "5", `{"rooms":[{"room":"t1","members":2}],"total":1}`)
 
 	bob.send(`{"type":"room.leave","id":6,"data":{"room":"t1"}}`)
 	bob.expect("room.left", "6", `{"room":"t1"}`)
@@ -192,7 +197,7 @@ func TestRooms(t *testing.T) {
 	bob.c.Close(websocket.StatusNormalClosure, "")
 	alice.expect("room.member_left", "", `{"room":"t1","member":`+bob.json()+`}`)
 	alice.send(`{"type":"room.list","id":7}`)
-	alice.expect("room.list", "7", `{"rooms":[{"room":"t1","members":1}]}`)
+	alice.expect("room.list", "7", `{"rooms":[{"room":"t1","members":1}],"total":1}`)
 }
 
 func TestRoomErrors(t *testing.T) {
@@ -204,6 +209,11 @@ func TestRoomErrors(t *testing.T) {
 		{`{"type":"room.join","id":1,"data":{"room":"` + strings.Repeat("a", 65) + `"}}`, "bad_room"},
 		{`{"type":"room.join","id":1,"data":"lobby"}`, "bad_request"},
 		{`{"type":"room.join","id":1}`, "bad_request"},
+		{`{"type":"room.join","id":1,"data":{"ROOM":"lobby"}}`, "bad_room"}, // names match exactly, as in game.*
+		{`{"type":"room.join","id":1,"data":{"room":5}}`, "bad_room"},
+		{`{"type":"room.say","id":1,"data":{"ROOM":"lobby","text":"hi"}}`, "bad_room"},
+		{`{"type":"room.say","id":1,"data":{"room":"lobby","TEXT":"hi"}}`, "bad_request"},
+		{`{"type":"game.play","id":1,"data":{"ROOM":"lobby"}}`, "bad_room"},
 		{`{"type":"room.leave","id":1,"data":{"room":"lobby"}}`, "not_in_room"},
 		{`{"type":"room.say","id":1,"data":{"room":"lobby","text":"hi"}}`, "not_in_room"},
 		{`{"type":"room.say","id":1,"data":{"room":"lobby"}}`, "bad_request"},
@@ -220,6 +230,46 @@ func TestRoomErrors(t *testing.T) {
 	if f := c.read(); f.Type != "room.joined" {
 		t.Fatalf("64-character room: %s %s", f.Type, f.Data)
 	}
+}
+
+// TestRoomLimits: rooms per socket, members per room and rooms in all are
+// capped, each refusal an error frame that leaves the socket open; room.list
+// shows the first rooms by name and the total.
+func TestRoomLimits(t *testing.T) {
+	e := newEnvLimits(t, room.Limits{RoomsPerConn: 2, MembersPerRoom: 2, Rooms: 3, ListRooms: 2})
+	a, b, c := e.connect(t, "a"), e.connect(t, "b"), e.connect(t, "c")
+	join := func(cl *client, name string) {
+		t.Helper()
+		cl.send(`{"type":"room.join","id":1,"data":{"room":"` + name + `"}}`)
+	}
+	join(a, "r1")
+	a.read()
+	join(a, "r2")
+	a.read()
+	join(a, "r3")
+	a.expectError("too_many_rooms", "1")
+	join(a, "r1") // joining again is not a new room
+	a.read()
+
+	join(b, "r1")
+	b.read()
+	a.read() // member_joined
+	join(c, "r1")
+	c.expectError("room_full", "1")
+
+	join(c, "r3")
+	c.read()
+	join(c, "r4")
+	c.expectError("room_limit_reached", "1")
+
+	c.send(`{"type":"room.list","id":2}`)
+	c.expect("room.list", "2", `{"rooms":[{"room":"r1","members":2},{"room":"r2","members":1}],"total":3}`)
+
+	// Room is made when one leaves.
+	c.send(`{"type":"room.leave","id":3,"data":{"room":"r3"}}`)
+	c.read()
+	join(c, "r4")
+	c.expect("room.joined", "1", `{"room":"r4","members":[`+c.json()+`]}`)
 }
 
 // BenchmarkFanOut measures a game frame relayed to the three other members

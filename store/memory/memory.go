@@ -38,11 +38,19 @@ type Store struct {
 	subs     map[*subscriber]struct{}         // live Watch calls
 }
 
+// formerHashes is how many of a session's former refresh hashes the store
+// remembers, the newest ones: presenting one of them is reuse and revokes the
+// session, presenting an older one is ErrNotFound like any unknown hash. It
+// bounds what one session can store by refreshing in a loop (each refresh
+// also pushes its expiry out). It matches storetest.FormerHashes, which the
+// conformance suite checks.
+const formerHashes = 32
+
 // row is a stored session. s.Username is not kept here: it is joined in
 // from the player on every read.
 type row struct {
 	s      session.Session
-	former []string // former refresh hashes, keys of Store.former
+	former []string // the newest formerHashes former refresh hashes, oldest first; keys of Store.former
 }
 
 // New returns an empty Store.
@@ -60,6 +68,11 @@ func New() *Store {
 
 // Ping reports whether the store is usable: always nil.
 func (st *Store) Ping(context.Context) error { return nil }
+
+// Listening reports whether revocations reach Watch calls: always true, as
+// they are delivered in-process. It exists so that the memory and PostgreSQL
+// stores are interchangeable for readiness probes.
+func (st *Store) Listening() bool { return true }
 
 // Close releases nothing and returns nil; it exists so that the memory and
 // PostgreSQL stores are interchangeable. Watch calls end with their contexts.
@@ -155,7 +168,8 @@ func (st *Store) TouchSession(_ context.Context, id uuid.UUID, at time.Time) (se
 }
 
 // RotateRefresh implements session.Store. A newHash already stored (as any
-// session's current or former hash) is refused and nothing changes.
+// session's current or former hash) is refused and nothing changes. Only the
+// newest formerHashes former hashes of a session are kept.
 func (st *Store) RotateRefresh(_ context.Context, oldHash, newHash []byte, now, idleUntil time.Time, client session.ClientInfo) (session.Session, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -182,6 +196,12 @@ func (st *Store) RotateRefresh(_ context.Context, oldHash, newHash []byte, now, 
 	delete(st.current, string(oldHash))
 	st.former[string(oldHash)] = id
 	r.former = append(r.former, string(oldHash))
+	if n := len(r.former) - formerHashes; n > 0 {
+		for _, h := range r.former[:n] {
+			delete(st.former, h)
+		}
+		r.former = slices.Delete(r.former, 0, n)
+	}
 	st.current[string(newHash)] = id
 	r.s.RefreshHash = bytes.Clone(newHash)
 	r.s.LastSeenAt = now

@@ -11,5 +11,8 @@
 //
 // Calls that cannot reach the database in time fail with an error wrapping
 // session.ErrUnavailable; the pool reconnects on its own when the database
-// returns. The package does not know about HTTP or WebSockets.
+// returns. Calls whose caller's context is canceled fail with an error
+// wrapping context.Canceled instead: that is the caller giving up, not an
+// outage. Listening tells readiness probes whether revocations from other
+// processes are arriving. The package does not know about HTTP or WebSockets.
 package postgres

@@ -20,14 +20,30 @@ const (
 	deadlockDetected   = "40P01"
 )
 
-// unavailable returns err joined with session.ErrUnavailable when it means
-// the database could not be reached or did not answer in time, and err
-// unchanged otherwise (a constraint violation, a bug).
-func unavailable(err error) error {
-	if err == nil || errors.Is(err, session.ErrUnavailable) || !isUnavailable(err) {
+// unavailable translates err, from a call made with ctx (the caller's
+// context or one derived from it):
+//   - when ctx was canceled (the caller gave up, e.g. its client hung up),
+//     into an error wrapping context.Canceled and not ErrUnavailable: the
+//     database is not at fault, so it must not be logged or counted as an
+//     outage;
+//   - when it means the database could not be reached or did not answer in
+//     time (the store's timeout or the caller's deadline included), into err
+//     joined with session.ErrUnavailable;
+//   - otherwise (a constraint violation, a bug) into err unchanged.
+func unavailable(ctx context.Context, err error) error {
+	switch {
+	case err == nil || errors.Is(err, session.ErrUnavailable):
 		return err
+	case ctx.Err() == context.Canceled && (errors.Is(err, context.Canceled) || isUnavailable(err)):
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		// e.g. the server's "canceling statement due to user request".
+		return errors.Join(context.Canceled, err)
+	case isUnavailable(err):
+		return errors.Join(session.ErrUnavailable, err)
 	}
-	return errors.Join(session.ErrUnavailable, err)
+	return err
 }
 
 // isUnavailable reports whether err is a connection failure, a timeout or

@@ -1,12 +1,14 @@
 package postgres_test
 
 import (
+	"context"
 	"errors"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/bigtwo/gateway/session"
 	"github.com/bigtwo/gateway/store/postgres"
@@ -107,5 +109,120 @@ func testCutAndRestored(t *testing.T, breakProxy func(*pgtest.Proxy)) {
 	}
 	if _, err := s.CreateSession(t.Context(), newSession(t, p.ID, time.Now()), 5); err != nil {
 		t.Errorf("CreateSession after restore: %v", err)
+	}
+}
+
+// lockRows begins a transaction on a connection of its own that locks the
+// rows sql selects (FOR UPDATE), and keeps them locked until the test ends:
+// store calls that need those rows wait on PostgreSQL's lock, inside their
+// transaction.
+func lockRows(t *testing.T, u, sql string, args ...any) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), u)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) }) // ends the transaction
+	if _, err := conn.Exec(t.Context(), "BEGIN"); err != nil {
+		t.Fatalf("begin: %v", err)
+	}
+	if _, err := conn.Exec(t.Context(), sql+" FOR UPDATE", args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// Calls whose transaction waits on a lock held elsewhere end at the store's
+// timeout, even when the caller's context has no deadline.
+func TestTimeoutBoundsTransactions(t *testing.T) {
+	u := pgtest.Schema(t)
+	const timeout = 300 * time.Millisecond
+	s := openStore(t, u, postgres.Options{Timeout: timeout})
+	p, first := newPlayer(t, s, base)
+	// An expired session of p for DeleteExpired, which then waits for p's
+	// row.
+	runSQL(t, u, `INSERT INTO sessions (id, player_id, created_at, last_seen_at, expires_at, max_expires_at, refresh_hash)
+		VALUES (gen_random_uuid(), $1, $2, $2, $2, $2, uuid_send(gen_random_uuid()))`, p.ID, base)
+	lockRows(t, u, `SELECT * FROM players WHERE id = $1`, p.ID)
+	lockRows(t, u, `SELECT * FROM sessions WHERE id = $1`, first.ID)
+
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"CreateSession", func() error {
+			_, err := s.CreateSession(t.Context(), newSession(t, p.ID, base), 5)
+			return err
+		}},
+		{"RotateRefresh", func() error {
+			now := base.Add(time.Minute)
+			_, err := s.RotateRefresh(t.Context(), first.RefreshHash, hash(randomHex(t, 16)), now, now.Add(time.Hour), session.ClientInfo{})
+			return err
+		}},
+		{"DeleteExpired", func() error {
+			_, err := s.DeleteExpired(t.Context(), base.Add(time.Minute))
+			return err
+		}},
+	}
+	for _, c := range calls {
+		start := time.Now()
+		err := c.call()
+		if !isUnavailable(err) {
+			t.Errorf("%s waiting on a lock = %v, want ErrUnavailable", c.name, err)
+		}
+		if d := time.Since(start); d > timeout+time.Second {
+			t.Errorf("%s took %v, want about the timeout %v", c.name, d, timeout)
+		}
+	}
+}
+
+// A caller that gives up is not a database outage: its calls fail with
+// context.Canceled, not ErrUnavailable; its deadline still is one.
+func TestCallerCancelIsNotUnavailable(t *testing.T) {
+	u := pgtest.Schema(t)
+	s := openStore(t, u, postgres.Options{Timeout: 10 * time.Second})
+	p, first := newPlayer(t, s, base)
+	canceled, cancel := context.WithCancel(t.Context())
+	cancel()
+	calls := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"Ping", func(ctx context.Context) error { return s.Ping(ctx) }},
+		{"Session", func(ctx context.Context) error { _, err := s.Session(ctx, first.ID); return err }},
+		{"CreateSession", func(ctx context.Context) error {
+			_, err := s.CreateSession(ctx, newSession(t, p.ID, base), 5)
+			return err
+		}},
+		{"RevokePlayerSessions", func(ctx context.Context) error {
+			_, err := s.RevokePlayerSessions(ctx, p.ID, base, session.ReasonAdmin)
+			return err
+		}},
+	}
+	for _, c := range calls {
+		err := c.call(canceled)
+		if !errors.Is(err, context.Canceled) || isUnavailable(err) {
+			t.Errorf("%s(canceled context) = %v, want context.Canceled and not ErrUnavailable", c.name, err)
+		}
+		expired, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+		err = c.call(expired)
+		cancel()
+		if !isUnavailable(err) {
+			t.Errorf("%s(context past its deadline) = %v, want ErrUnavailable", c.name, err)
+		}
+	}
+
+	// Canceled while the transaction waits on a lock.
+	lockRows(t, u, `SELECT * FROM players WHERE id = $1`, p.ID)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stop := time.AfterFunc(100*time.Millisecond, cancel) // the client hangs up
+	defer stop.Stop()
+	start := time.Now()
+	_, err := s.CreateSession(ctx, newSession(t, p.ID, base), 5)
+	if !errors.Is(err, context.Canceled) || isUnavailable(err) {
+		t.Errorf("CreateSession canceled while waiting = %v, want context.Canceled and not ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("CreateSession canceled after 100ms returned after %v", d)
 	}
 }

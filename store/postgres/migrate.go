@@ -76,7 +76,7 @@ func migrations() ([]migration, error) {
 func Migrate(ctx context.Context, url string) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", unavailable(err))
+		return fmt.Errorf("migrate: %w", unavailable(ctx, err))
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	return migrate(ctx, conn)
@@ -87,7 +87,7 @@ func Migrate(ctx context.Context, url string) error {
 func (s *Store) Migrate(ctx context.Context) error {
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", unavailable(err))
+		return fmt.Errorf("migrate: %w", unavailable(ctx, err))
 	}
 	defer c.Release()
 	return migrate(ctx, c.Conn())
@@ -103,40 +103,40 @@ func migrate(ctx context.Context, conn *pgx.Conn) error {
 	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", unavailable(err))
+		return fmt.Errorf("migrate: %w", unavailable(ctx, err))
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, migrateLockKey); err != nil {
-		return fmt.Errorf("migrate: lock: %w", unavailable(err))
+		return fmt.Errorf("migrate: lock: %w", unavailable(ctx, err))
 	}
 	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    bigint      PRIMARY KEY,
 		name       text        NOT NULL,
 		applied_at timestamptz NOT NULL DEFAULT now()
 	)`); err != nil {
-		return fmt.Errorf("migrate: create schema_migrations: %w", unavailable(err))
+		return fmt.Errorf("migrate: create schema_migrations: %w", unavailable(ctx, err))
 	}
 	rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
-		return fmt.Errorf("migrate: applied versions: %w", unavailable(err))
+		return fmt.Errorf("migrate: applied versions: %w", unavailable(ctx, err))
 	}
 	applied, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return fmt.Errorf("migrate: applied versions: %w", unavailable(err))
+		return fmt.Errorf("migrate: applied versions: %w", unavailable(ctx, err))
 	}
 	for _, m := range ms {
 		if slices.Contains(applied, m.version) {
 			continue
 		}
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, unavailable(err))
+			return fmt.Errorf("migrate %s: %w", m.name, unavailable(ctx, err))
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
-			return fmt.Errorf("migrate %s: record: %w", m.name, unavailable(err))
+			return fmt.Errorf("migrate %s: record: %w", m.name, unavailable(ctx, err))
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("migrate: commit: %w", unavailable(err))
+		return fmt.Errorf("migrate: commit: %w", unavailable(ctx, err))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,9 @@ type Store struct {
 	timeout              time.Duration
 	listenReconnectDelay time.Duration
 	log                  zerolog.Logger
+	// listening counts the Watch calls whose connection listens; see
+	// Listening.
+	listening atomic.Int32
 }
 
 var _ session.Store = (*Store)(nil)
@@ -86,7 +90,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("ping postgres: %w", unavailable(err))
+		return fmt.Errorf("ping postgres: %w", unavailable(ctx, err))
 	}
 	return nil
 }
@@ -98,14 +102,15 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 
 // inTx runs fn in a transaction bounded by the store's timeout and commits
 // it, running it again (within the same time budget) when PostgreSQL aborted
-// it for a deadlock or a serialization failure.
-func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+// it for a deadlock or a serialization failure. fn gets the bounded context
+// and must make its queries with it.
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	for {
-		err := pgx.BeginFunc(ctx, s.pool, fn)
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, tx) })
 		if err == nil || !retryable(err) || ctx.Err() != nil {
-			return unavailable(err)
+			return unavailable(ctx, err)
 		}
 	}
 }

@@ -286,3 +286,34 @@ func runSQL(t *testing.T, u, sql string, args ...any) int64 {
 	}
 	return tag.RowsAffected()
 }
+
+// RotateRefresh keeps only the newest former hashes of a session as rows
+// (the conformance suite checks the behaviour).
+func TestFormerHashRowsBounded(t *testing.T) {
+	u := pgtest.Schema(t)
+	s := openStore(t, u, postgres.Options{})
+	_, other := newPlayer(t, s, base)
+	_, first := newPlayer(t, s, base)
+	rotateN := func(sess session.Session, n int) {
+		t.Helper()
+		h := sess.RefreshHash
+		for i := range n {
+			now := base.Add(time.Duration(i+1) * time.Second)
+			next := hash(randomHex(t, 16))
+			if _, err := s.RotateRefresh(t.Context(), h, next, now, now.Add(time.Hour), session.ClientInfo{}); err != nil {
+				t.Fatalf("RotateRefresh %d: %v", i, err)
+			}
+			h = next
+		}
+	}
+	rotateN(other, 3)
+	rotateN(first, 100)
+	for _, c := range []struct {
+		id   uuid.UUID
+		want int64
+	}{{first.ID, 32}, {other.ID, 3}} {
+		if got := runSQL(t, u, `SELECT 1 FROM former_refresh_hashes WHERE session_id = $1`, c.id); got != c.want {
+			t.Errorf("session %s: %d former hash rows, want %d", c.id, got, c.want)
+		}
+	}
+}

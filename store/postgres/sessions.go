@@ -17,6 +17,14 @@ import (
 const sessionColumns = `s.id, s.player_id, p.username, s.created_at, s.last_seen_at, s.expires_at,
 	s.max_expires_at, s.revoked_at, s.revoked_reason, s.ip, s.user_agent, s.refresh_hash`
 
+// formerHashes is how many of a session's former refresh hashes the store
+// remembers, the newest ones: presenting one of them is reuse and revokes the
+// session, presenting an older one is ErrNotFound like any unknown hash. It
+// bounds what one session can store by refreshing in a loop. It matches
+// storetest.FormerHashes (the conformance suite checks it) and
+// migrations/0002_former_hash_order.sql.
+const formerHashes = 32
+
 // deleteBatch is how many expired sessions one DeleteExpired transaction
 // deletes: small enough to hold few locks for little time.
 const deleteBatch = 1000
@@ -83,7 +91,7 @@ func (s *Store) CreatePlayer(ctx context.Context, p session.Player, first sessio
 	case usernameTaken(err):
 		return fmt.Errorf("create player %s: %w", p.Username, session.ErrUsernameTaken)
 	case err != nil:
-		return fmt.Errorf("create player %s: %w", p.ID, unavailable(err))
+		return fmt.Errorf("create player %s: %w", p.ID, unavailable(ctx, err))
 	}
 	return nil
 }
@@ -99,7 +107,7 @@ func (s *Store) Player(ctx context.Context, id uuid.UUID) (session.Player, error
 	case errors.Is(err, pgx.ErrNoRows):
 		return session.Player{}, fmt.Errorf("player %s: %w", id, session.ErrNotFound)
 	case err != nil:
-		return session.Player{}, fmt.Errorf("player %s: %w", id, unavailable(err))
+		return session.Player{}, fmt.Errorf("player %s: %w", id, unavailable(ctx, err))
 	}
 	p.CreatedAt = p.CreatedAt.UTC()
 	return p, nil
@@ -110,7 +118,7 @@ func (s *Store) Player(ctx context.Context, id uuid.UUID) (session.Player, error
 // one player, in any process, take turns.
 func (s *Store) CreateSession(ctx context.Context, ns session.Session, limit int) ([]session.Session, error) {
 	var evicted []session.Session
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var username string
 		err := tx.QueryRow(ctx, `SELECT username FROM players WHERE id = $1 FOR UPDATE`, ns.PlayerID).Scan(&username)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -159,7 +167,7 @@ func (s *Store) Session(ctx context.Context, id uuid.UUID) (session.Session, err
 	defer cancel()
 	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`
 		FROM sessions s JOIN players p ON p.id = s.player_id WHERE s.id = $1`, id))
-	return sess, sessionErr("session", id, err)
+	return sess, sessionErr(ctx, "session", id, err)
 }
 
 // TouchSession returns the session with id and moves its last_seen_at to at
@@ -173,18 +181,18 @@ func (s *Store) TouchSession(ctx context.Context, id uuid.UUID, at time.Time) (s
 			WHERE id = $1 AND last_seen_at < $2::timestamptz - interval '1 minute'
 		)
 		SELECT `+sessionColumns+` FROM sessions s JOIN players p ON p.id = s.player_id WHERE s.id = $1`, id, at))
-	return sess, sessionErr("touch session", id, err)
+	return sess, sessionErr(ctx, "touch session", id, err)
 }
 
-// sessionErr wraps err, from reading the session id, for verb.
-func sessionErr(verb string, id uuid.UUID, err error) error {
+// sessionErr wraps err, from reading the session id with ctx, for verb.
+func sessionErr(ctx context.Context, verb string, id uuid.UUID, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("%s %s: %w", verb, id, session.ErrNotFound)
 	default:
-		return fmt.Errorf("%s %s: %w", verb, id, unavailable(err))
+		return fmt.Errorf("%s %s: %w", verb, id, unavailable(ctx, err))
 	}
 }
 
@@ -192,10 +200,11 @@ func sessionErr(verb string, id uuid.UUID, err error) error {
 // one transaction holding the session's row lock: of two concurrent calls
 // with one oldHash, the second finds the row changed once it gets the lock,
 // looks oldHash up among the former hashes and reports reuse.
+// Only the newest formerHashes former hashes of a session are kept.
 func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, now, idleUntil time.Time, client session.ClientInfo) (session.Session, error) {
 	var rotated session.Session
 	var outcome error // an error outcome whose changes are committed all the same
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		outcome = nil
 		cur, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+`
 			FROM sessions s JOIN players p ON p.id = s.player_id
@@ -210,6 +219,15 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, now,
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO former_refresh_hashes (hash, session_id) VALUES ($1, $2)`, oldHash, cur.ID); err != nil {
+			return err
+		}
+		// Forget all but the newest formerHashes, under the session's row
+		// lock; both statements walk former_refresh_hashes_session_seq_idx.
+		if _, err := tx.Exec(ctx, `DELETE FROM former_refresh_hashes
+			WHERE session_id = $1 AND seq <= (
+				SELECT seq FROM former_refresh_hashes WHERE session_id = $1
+				ORDER BY seq DESC OFFSET $2 LIMIT 1
+			)`, cur.ID, formerHashes); err != nil {
 			return err
 		}
 		rotated, err = scanSession(tx.QueryRow(ctx, `WITH rotated AS (
@@ -286,7 +304,7 @@ func (s *Store) RevokeSession(ctx context.Context, id uuid.UUID, at time.Time, r
 		sess, err = scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`
 			FROM sessions s JOIN players p ON p.id = s.player_id WHERE s.id = $1`, id))
 	}
-	return sess, sessionErr("revoke session", id, err)
+	return sess, sessionErr(ctx, "revoke session", id, err)
 }
 
 // RevokePlayerSessions revokes the player's active sessions, oldest first.
@@ -301,11 +319,11 @@ func (s *Store) RevokePlayerSessions(ctx context.Context, playerID uuid.UUID, at
 		SELECT `+sessionColumns+` FROM revoked s JOIN players p ON p.id = s.player_id
 		ORDER BY s.created_at, s.id`, playerID, at, reason)
 	if err != nil {
-		return nil, fmt.Errorf("revoke sessions of player %s: %w", playerID, unavailable(err))
+		return nil, fmt.Errorf("revoke sessions of player %s: %w", playerID, unavailable(ctx, err))
 	}
 	revoked, err := collectSessions(rows)
 	if err != nil {
-		return nil, fmt.Errorf("revoke sessions of player %s: %w", playerID, unavailable(err))
+		return nil, fmt.Errorf("revoke sessions of player %s: %w", playerID, unavailable(ctx, err))
 	}
 	return revoked, nil
 }
@@ -319,11 +337,11 @@ func (s *Store) PlayerSessions(ctx context.Context, playerID uuid.UUID, now time
 		WHERE s.player_id = $1 AND ($3 OR (s.revoked_at IS NULL AND s.expires_at > $2))
 		ORDER BY s.created_at, s.id`, playerID, now, all)
 	if err != nil {
-		return nil, fmt.Errorf("sessions of player %s: %w", playerID, unavailable(err))
+		return nil, fmt.Errorf("sessions of player %s: %w", playerID, unavailable(ctx, err))
 	}
 	sessions, err := collectSessions(rows)
 	if err != nil {
-		return nil, fmt.Errorf("sessions of player %s: %w", playerID, unavailable(err))
+		return nil, fmt.Errorf("sessions of player %s: %w", playerID, unavailable(ctx, err))
 	}
 	return sessions, nil
 }
@@ -354,7 +372,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 // first's deletions.
 func (s *Store) deleteExpiredBatch(ctx context.Context, now time.Time) (int, error) {
 	var n int
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `WITH doomed AS (
 				SELECT id FROM sessions WHERE expires_at <= $1
 				ORDER BY expires_at LIMIT $2

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -81,6 +82,33 @@ func rotateRefreshTests() []test {
 			checkErr(t, "RotateRefresh(hash of three rotations ago)", err, session.ErrRefreshReused)
 			checkSession(t, "Session", getSession(t, st, first.ID), revoked(s, now, session.ReasonReuse))
 		}},
+		{"the newest FormerHashes former hashes are reuse", func(t *testing.T, st Store) {
+			for _, back := range []int{1, FormerHashes} {
+				base := baseTime()
+				s, hashes := rotateMany(t, st, base, FormerHashes+5)
+				now := base.Add(10 * time.Minute)
+				// The last hash is current: the former ones are before it.
+				_, err := st.RotateRefresh(t.Context(), hashes[len(hashes)-1-back], newHash(), now, now.Add(time.Hour), session.ClientInfo{})
+				checkErr(t, fmt.Sprintf("RotateRefresh(hash of %d rotations ago)", back), err, session.ErrRefreshReused)
+				checkSession(t, "Session after reuse", getSession(t, st, s.ID), revoked(s, now, session.ReasonReuse))
+			}
+		}},
+		{"an older former hash is forgotten: ErrNotFound, no revocation", func(t *testing.T, st Store) {
+			base := baseTime()
+			s, hashes := rotateMany(t, st, base, FormerHashes+5)
+			w := watch(t, st)
+			now := base.Add(10 * time.Minute)
+			for _, back := range []int{FormerHashes + 1, FormerHashes + 5} {
+				_, err := st.RotateRefresh(t.Context(), hashes[len(hashes)-1-back], newHash(), now, now.Add(time.Hour), session.ClientInfo{})
+				checkErr(t, fmt.Sprintf("RotateRefresh(hash of %d rotations ago)", back), err, session.ErrNotFound)
+			}
+			checkSession(t, "Session (not revoked)", getSession(t, st, s.ID), s)
+			w.expectMarker(t, st) // nothing was published before the marker
+			// The current hash still rotates, and the hash it replaced is reuse.
+			rotate(t, st, s.RefreshHash, now, now.Add(time.Hour))
+			_, err := st.RotateRefresh(t.Context(), s.RefreshHash, newHash(), now, now.Add(time.Hour), session.ClientInfo{})
+			checkErr(t, "RotateRefresh(newest former hash)", err, session.ErrRefreshReused)
+		}},
 		{"an unknown hash is ErrNotFound", func(t *testing.T, st Store) {
 			base := baseTime()
 			createPlayer(t, st, base)
@@ -128,4 +156,20 @@ func rotateRefreshTests() []test {
 			checkSession(t, "Session (unchanged)", getSession(t, st, first.ID), rotated)
 		}},
 	}
+}
+
+// rotateMany creates a player at base and rotates its first session's
+// refresh token n times, a second apart, and returns the session as rotated
+// with every hash it had, oldest first: the last one is current. The session
+// expires an hour after the last rotation.
+func rotateMany(t *testing.T, st Store, base time.Time, n int) (session.Session, [][]byte) {
+	t.Helper()
+	_, s := createPlayer(t, st, base)
+	hashes := [][]byte{s.RefreshHash}
+	for i := range n {
+		now := base.Add(time.Duration(i+1) * time.Second)
+		s = rotate(t, st, s.RefreshHash, now, now.Add(time.Hour))
+		hashes = append(hashes, s.RefreshHash)
+	}
+	return s, hashes
 }

@@ -22,14 +22,26 @@ import (
 	"github.com/google/uuid"
 )
 
+// FormerHashes is how many of a session's former refresh hashes a store
+// remembers, the newest ones: presenting one of them to RotateRefresh is
+// reuse (ErrRefreshReused, the session revoked), presenting an older one is
+// ErrNotFound like any unknown hash, and revokes nothing. The bound keeps a
+// client that refreshes in a loop from growing the store without limit.
+const FormerHashes = 32
+
 // Store is what the suite needs: a session.Store that also publishes revocations.
 type Store interface {
 	session.Store
 	// Watch calls fn for every revocation made through any store sharing the same backend
 	// (other processes included) from the time ready is called until ctx ends; then it returns nil.
+	// It may also deliver a revocation twice, or one made shortly before Watch was called.
 	// fn is called from Watch's goroutine, one call at a time, and must not block for long.
 	// ready (may be nil) is called once the subscription is live.
 	Watch(ctx context.Context, fn func(session.Revocation), ready func()) error
+	// Listening reports whether revocations made elsewhere currently reach
+	// Watch calls: true once a Watch call has called ready, as long as its
+	// subscription stays live.
+	Listening() bool
 }
 
 // Run runs the conformance suite against the stores open returns. open is

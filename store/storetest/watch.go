@@ -124,8 +124,9 @@ func watchTests() []test {
 			p, first := createPlayer(t, st, base)
 			s2 := addSession(t, st, p, base.Add(time.Minute))
 			s3 := addSession(t, st, p, base.Add(2*time.Minute))
-			revoke(t, st, s3.ID, base.Add(3*time.Minute), session.ReasonLogout)
 			w := watch(t, st)
+			revoke(t, st, s3.ID, base.Add(3*time.Minute), session.ReasonLogout)
+			w.expect(t, revocation(s3, session.ReasonLogout))
 			if _, err := st.RevokePlayerSessions(t.Context(), p.ID, base.Add(4*time.Minute), session.ReasonLogoutAll); err != nil {
 				t.Fatalf("RevokePlayerSessions = %v, want nil", err)
 			}
@@ -153,6 +154,12 @@ func watchTests() []test {
 			_, err = st.RotateRefresh(t.Context(), first.RefreshHash, newHash(), now, now.Add(time.Hour), session.ClientInfo{})
 			checkErr(t, "RotateRefresh(former hash again)", err, session.ErrRevoked)
 			w.expectMarker(t, st)
+		}},
+		{"Listening once ready", func(t *testing.T, st Store) {
+			watch(t, st)
+			if !st.Listening() {
+				t.Error("Listening() = false after Watch called ready, want true")
+			}
 		}},
 		{"every watcher gets every revocation", func(t *testing.T, st Store) {
 			w1, w2 := watch(t, st), watch(t, st)

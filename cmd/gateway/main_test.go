@@ -119,6 +119,22 @@ func (g *gatewayProc) stop() error {
 	return g.err
 }
 
+// waitReady polls /readyz until it answers 200, failing after 10 s.
+func (g *gatewayProc) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := g.do(t, "GET", "/readyz", nil)
+		if res.status == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz still %d %s after 10s", res.status, res.body)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
+	}
+}
+
 type httpResult struct {
 	status int
 	header http.Header

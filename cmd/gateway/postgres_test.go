@@ -81,9 +81,7 @@ func TestPostgresContract(t *testing.T) {
 		t.Fatalf("logout everywhere = %d %s", res.status, res.body)
 	}
 	wantJSONError(t, g.do(t, "GET", "/session/validate", auth(second.Token)), 401, "session_revoked")
-	if res := g.do(t, "GET", "/readyz", nil); res.status != 200 {
-		t.Fatalf("readyz = %d %s", res.status, res.body)
-	}
+	g.waitReady(t)
 }
 
 func TestPostgresSessionSurvivesRestart(t *testing.T) {

@@ -86,14 +86,7 @@ func TestSlowConsumerClosesWith1013(t *testing.T) {
 	// 4000 frames of 16 KiB: far more than the socket buffers hold, while
 	// this client reads nothing.
 	writeJSON(t, c, `{"type":"room.flood","data":{"n":4000,"size":16384}}`)
-	select {
-	case err := <-g.h.sendErr:
-		if !errors.Is(err, ErrSlowConsumer) {
-			t.Fatalf("Send error = %v, want ErrSlowConsumer", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Send never reported a full queue")
-	}
+	wantSendOverflow(t, g)
 	if reason := wantClose(t, c, 1013); reason != "slow consumer" {
 		t.Errorf("reason = %q", reason)
 	}
@@ -192,5 +185,18 @@ func TestDisconnectAfterPeerClose(t *testing.T) {
 	}
 	if got := g.srv.Sockets(); got != 0 {
 		t.Errorf("Sockets() = %d after close, want 0", got)
+	}
+}
+
+// wantSendOverflow waits for the test handler's Send to report a full queue.
+func wantSendOverflow(t *testing.T, g *testGateway) {
+	t.Helper()
+	select {
+	case err := <-g.h.sendErr:
+		if !errors.Is(err, ErrSlowConsumer) {
+			t.Fatalf("Send error = %v, want ErrSlowConsumer", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Send never reported a full queue")
 	}
 }

@@ -240,9 +240,15 @@ func originAllowed(r *http.Request, patterns []string) bool {
 	if err != nil {
 		return false
 	}
-	if strings.EqualFold(r.Host, u.Host) {
-		return true
-	}
+	return strings.EqualFold(r.Host, u.Host) || MatchOrigin(patterns, u)
+}
+
+// MatchOrigin reports whether the browser origin u matches one of patterns
+// (Options.AllowedOrigins) as coder/websocket's OriginPatterns do: a pattern
+// with "://" against scheme://host, any other against host[:port], with
+// path.Match, case-insensitively. The HTTP API's CORS uses it too, so one
+// setting governs both.
+func MatchOrigin(patterns []string, u *url.URL) bool {
 	for _, p := range patterns {
 		target := u.Host
 		if strings.Contains(p, "://") {

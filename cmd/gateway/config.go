@@ -145,9 +145,6 @@ func settings() []setting {
 	}
 }
 
-// errHelp reports that -h was asked for; usage has been printed.
-var errHelp = flag.ErrHelp
-
 // parseConfig reads every setting from args (flags) and getenv; a flag wins
 // over its environment variable. An invalid value is an error naming the
 // environment variable.

@@ -3,9 +3,9 @@ package main
 import (
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 
+	"github.com/bigtwo/gateway/gateway"
 	"github.com/bigtwo/gateway/session"
 )
 
@@ -25,7 +25,7 @@ func cors(patterns []string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r) // same origin: nothing to allow
 			return
 		}
-		allowed := err == nil && u.Host != "" && originAllowed(patterns, u)
+		allowed := err == nil && u.Host != "" && gateway.MatchOrigin(patterns, u)
 		w.Header().Add("Vary", "Origin")
 		preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 		switch {
@@ -46,20 +46,4 @@ func cors(patterns []string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r) // the browser will not let the page read the answer
 		}
 	})
-}
-
-// originAllowed matches like coder/websocket's OriginPatterns: a pattern
-// with "://" against scheme://host, any other against host[:port], with
-// path.Match, case-insensitively.
-func originAllowed(patterns []string, u *url.URL) bool {
-	for _, p := range patterns {
-		target := u.Host
-		if strings.Contains(p, "://") {
-			target = u.Scheme + "://" + u.Host
-		}
-		if ok, err := path.Match(strings.ToLower(p), strings.ToLower(target)); err == nil && ok {
-			return true
-		}
-	}
-	return false
 }

@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	stdlog "log"
@@ -32,7 +33,7 @@ import (
 
 func main() {
 	if err := run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, errHelp) {
+		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, err)
 		}
 		os.Exit(1)
@@ -147,7 +148,7 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger) error {
 		log:        log.With().Str("component", "http").Logger(),
 	})
 	srv := &http.Server{
-		Handler: observe(newHTTPMetrics(reg), mux, clientIP, log.With().Str("component", "access").Logger(), cors(cfg.AllowedOrigins, jsonErrors(mux))),
+		Handler: observe(newHTTPMetrics(reg), clientIP, log.With().Str("component", "access").Logger(), cors(cfg.AllowedOrigins, jsonErrors(mux))),
 		// Slow clients cannot hold a connection: headers within 5 s, the
 		// whole request within 15 s, the answer within 30 s. WebSockets are
 		// unaffected: net/http clears the deadlines when Accept hijacks.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -255,6 +256,23 @@ func TestRefreshRateLimit(t *testing.T) {
 		if res.StatusCode != want || (want == 429 && res.Header.Get("Retry-After") == "") {
 			t.Fatalf("refresh %d = %d (Retry-After %q), want %d", i+1, res.StatusCode, res.Header.Get("Retry-After"), want)
 		}
+	}
+}
+
+func TestGCPercentDefault(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(prev) })
+
+	g := startGateway(t, map[string]string{"GOGC": "100"})
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent with GOGC=100 set = %d, want it left at 100", got)
+	}
+	if err := g.stop(); err != nil {
+		t.Fatal(err)
+	}
+	startGateway(t, nil)
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Errorf("GC percent without GOGC = %d, want %d", got, defaultGCPercent)
 	}
 }
 

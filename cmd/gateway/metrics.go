@@ -52,16 +52,18 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 // observe wraps next (the whole handler chain) with the access log and the
 // HTTP metrics. The access log shows the path only, never the query, which
 // may hold ?token=.
-func observe(m *httpMetrics, mux *http.ServeMux, clientIP func(*http.Request) string, log zerolog.Logger, next http.Handler) http.Handler {
+func observe(m *httpMetrics, clientIP func(*http.Request) string, log zerolog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		_, route := mux.Handler(r)
-		if route == "" {
-			route = "unmatched"
-		}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
 		elapsed := time.Since(start)
+		// The mux records the pattern it matched on r itself, so the route
+		// is known without matching again.
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
 		m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
 		if sw.status != http.StatusSwitchingProtocols {
 			m.duration.WithLabelValues(route).Observe(elapsed.Seconds())

@@ -59,19 +59,43 @@ func (lg *loadgen) connect(ctx context.Context) (*summary, error) {
 // connectHold opens a socket per token, holds them for -duration and
 // measures the target's memory before, once connected and at the end.
 func (lg *loadgen) connectHold(ctx context.Context, sum *summary, t target, tokens []string) error {
-	mt := memTracker{p: lg.probe(t)}
-	mt.before(ctx)
-	f := lg.newFleet(ctx, len(tokens), nil)
+	f, mt := lg.openFleet(ctx, sum, t, tokens, nil)
 	defer f.close()
+	start := time.Now()
+	f.hold(ctx, lg.cfg.Duration, "hold")
+	lg.finishHold(ctx, sum, f, mt, time.Since(start))
+	return ctx.Err()
+}
+
+// openFleet measures the target's memory, then opens a socket per token
+// (onFrame sees every frame they receive) and measures it again. The caller
+// closes the fleet.
+func (lg *loadgen) openFleet(ctx context.Context, sum *summary, t target, tokens []string, onFrame func(int, frame, time.Time)) (*fleet, *memTracker) {
+	mt := &memTracker{p: lg.probe(t)}
+	mt.before(ctx)
+	f := lg.newFleet(ctx, len(tokens), onFrame)
 	sum.Connect = f.connect(t.wsURL(), tokens)
 	sum.Sockets = int(f.open.Load())
 	mt.connected(ctx)
-	start := time.Now()
-	f.hold(ctx, lg.cfg.Duration, "hold")
+	return f, mt
+}
+
+// finishHold takes the target's last memory reading and records the hold
+// of f, which lasted elapsed.
+func (lg *loadgen) finishHold(ctx context.Context, sum *summary, f *fleet, mt *memTracker, elapsed time.Duration) {
 	mt.end(ctx)
-	sum.Hold = f.holdPhase(time.Since(start))
+	sum.Hold = f.holdPhase(elapsed)
 	mt.finish(sum, sum.Sockets)
-	return ctx.Err()
+}
+
+// deliveries gives frames still in flight the grace period to arrive, then
+// returns rec's phase with sent and lost (want minus got) filled in.
+func deliveries(ctx context.Context, rec *recorder, elapsed time.Duration, sent, want int64, got *atomic.Int64) *phase {
+	waitFor(ctx, grace, func() bool { return got.Load() >= want })
+	p := rec.phase(elapsed)
+	p.Sent = sent
+	p.Lost = max(0, want-got.Load())
+	return p
 }
 
 // ping holds -n sockets and sends -rate pings per second among them,
@@ -99,13 +123,8 @@ func (lg *loadgen) ping(ctx context.Context) (*summary, error) {
 			recv.Add(1)
 		}
 	}
-	mt := memTracker{p: lg.probe(t)}
-	mt.before(ctx)
-	f := lg.newFleet(ctx, len(tokens), onFrame)
+	f, mt := lg.openFleet(ctx, sum, t, tokens, onFrame)
 	defer f.close()
-	sum.Connect = f.connect(t.wsURL(), tokens)
-	sum.Sockets = int(f.open.Load())
-	mt.connected(ctx)
 
 	open := openIndexes(f)
 	if len(open) == 0 {
@@ -119,13 +138,8 @@ func (lg *loadgen) ping(ctx context.Context) (*summary, error) {
 		return fmt.Sprintf("ping: %d open, %d pongs", f.open.Load(), recv.Load())
 	})
 	elapsed := time.Since(start)
-	waitFor(ctx, grace, func() bool { return recv.Load() >= sent })
-	sum.Ping = rec.phase(elapsed)
-	sum.Ping.Sent = sent
-	sum.Ping.Lost = max(0, sent-recv.Load())
-	mt.end(ctx)
-	sum.Hold = f.holdPhase(elapsed)
-	mt.finish(sum, sum.Sockets)
+	sum.Ping = deliveries(ctx, &rec, elapsed, sent, sent, &recv)
+	lg.finishHold(ctx, sum, f, mt, elapsed)
 	return sum, ctx.Err()
 }
 
@@ -162,13 +176,8 @@ func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
 			delivRec.fail(fmt.Errorf("error frame %s", fr.Data))
 		}
 	}
-	mt := memTracker{p: lg.probe(t)}
-	mt.before(ctx)
-	f := lg.newFleet(ctx, len(tokens), onFrame)
+	f, mt := lg.openFleet(ctx, sum, t, tokens, onFrame)
 	defer f.close()
-	sum.Connect = f.connect(t.wsURL(), tokens)
-	sum.Sockets = int(f.open.Load())
-	mt.connected(ctx)
 	if sum.Sockets != len(tokens) {
 		return sum, fmt.Errorf("rooms: only %d of %d sockets open", sum.Sockets, len(tokens))
 	}
@@ -195,14 +204,8 @@ func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
 		return fmt.Sprintf("rooms: %d open, %d delivered", f.open.Load(), delivered.Load())
 	})
 	elapsed := time.Since(start)
-	want := 3 * sent
-	waitFor(ctx, grace, func() bool { return delivered.Load() >= want })
-	sum.Delivery = delivRec.phase(elapsed)
-	sum.Delivery.Sent = sent
-	sum.Delivery.Lost = max(0, want-delivered.Load())
-	mt.end(ctx)
-	sum.Hold = f.holdPhase(elapsed)
-	mt.finish(sum, sum.Sockets)
+	sum.Delivery = deliveries(ctx, &delivRec, elapsed, sent, 3*sent, &delivered)
+	lg.finishHold(ctx, sum, f, mt, elapsed)
 	return sum, ctx.Err()
 }
 

@@ -159,6 +159,64 @@ func (c *Conn) fullLocked(n int) bool {
 		len(c.queue) > 0 && c.queued+n > c.srv.opts.SendQueueBytes
 }
 
+// Reply queues m as (part of) the answer to a request of this socket,
+// typically from the Handler's Message or from code it waits for. Unlike
+// Send, a full queue does not close the socket: m is queued anyway, and
+// the socket's next request is dispatched only once the queue has room
+// again (after WriteTimeout without room the client is a slow consumer
+// after all: 1013). So a module's replies get the same backpressure as the
+// gateway's own; frames for others still go through Send. It returns
+// net.ErrClosed once the socket is closing.
+func (c *Conn) Reply(m Message) error {
+	b := encodeFrame(m)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return net.ErrClosed
+	}
+	c.queue = append(c.queue, b)
+	c.queued += len(b)
+	c.startWriterLocked()
+	return nil
+}
+
+// ClientIP is the address the socket came from, as Options.ClientIP gave
+// it (for limits that hold per address).
+func (c *Conn) ClientIP() string { return c.ip }
+
+// awaitRoom waits, on the dispatcher, until the send queue has room for
+// another frame, for at most WriteTimeout; still full, the client is a
+// slow consumer (1013).
+func (c *Conn) awaitRoom() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waitSpaceLocked(0)
+	if c.fullLocked(0) && !c.closing {
+		c.srv.metrics.overflowed()
+		c.closeLocked(websocket.StatusTryAgainLater, "slow consumer", false)
+	}
+}
+
+// waitSpaceLocked waits until a frame of n bytes fits the send queue, the
+// socket closes, or WriteTimeout passes. c.mu must be held; it is released
+// while waiting.
+func (c *Conn) waitSpaceLocked(n int) {
+	if !c.fullLocked(n) || c.closing {
+		return
+	}
+	timedOut := false
+	t := time.AfterFunc(c.srv.opts.WriteTimeout, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		timedOut = true
+		c.space.Broadcast()
+	})
+	for c.fullLocked(n) && !c.closing && !timedOut {
+		c.space.Wait()
+	}
+	t.Stop()
+}
+
 // replyLocked queues b, a frame answering the client's own request, from
 // the socket's own goroutines (the reader and the dispatcher). Unlike Send
 // it does not take a full queue for a slow consumer at once: it waits for
@@ -167,19 +225,7 @@ func (c *Conn) fullLocked(n int) bool {
 // client is a slow consumer after all (1013). A closing socket gets
 // nothing. c.mu must be held; it is released while waiting.
 func (c *Conn) replyLocked(b []byte) {
-	if c.fullLocked(len(b)) && !c.closing {
-		timedOut := false
-		t := time.AfterFunc(c.srv.opts.WriteTimeout, func() {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			timedOut = true
-			c.space.Broadcast()
-		})
-		for c.fullLocked(len(b)) && !c.closing && !timedOut {
-			c.space.Wait()
-		}
-		t.Stop()
-	}
+	c.waitSpaceLocked(len(b))
 	_ = c.sendLocked(b) // still full: 1013; closing: nothing to answer
 }
 

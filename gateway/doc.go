@@ -1,7 +1,7 @@
 // Package gateway owns the WebSocket side of the product: GET /ws, its
 // four authentication paths, the authenticated connection (identity, send
 // queue, heartbeats, rate and size limits, token expiry and in-band
-// refresh), routing of room.* and game.* frames to a Handler, the registry
+// refresh), routing of every other frame to a Handler, the registry
 // of live sockets that revocation (4003) and drain (1001) go through, and
 // the mapping of errors to close codes, and the Prometheus metrics of all
 // this (Metrics, on a registry the caller passes in). docs/PROTOCOL.md
@@ -9,7 +9,7 @@
 //
 // It does not know how sessions are stored or tokens verified (it asks an
 // Authenticator, normally session.Service) nor what rooms are (package
-// gateway/room is a reference Handler).
+// gateway/room is the room runtime that implements Handler).
 //
 // Per-socket cost is kept small on purpose: an idle authenticated socket
 // has one goroutine (its reader), no writer goroutine or channel, and its

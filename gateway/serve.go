@@ -233,7 +233,8 @@ func (s *Server) admit(c *Conn, id session.Identity, via authPath, authStart tim
 }
 
 // readLoop reads frames until the socket ends. It answers ping and errors
-// itself and queues auth.refresh, room.* and game.* for the dispatcher, so
+// itself and queues auth.refresh and every other type (the Handler's) for
+// the dispatcher, so
 // that it keeps reading (and so keeps answering heartbeats) while the
 // Handler works.
 func (s *Server) readLoop(c *Conn) error {
@@ -275,12 +276,10 @@ func (s *Server) readLoop(c *Conn) error {
 		case m.Type == "ping":
 			c.reply(Message{Type: "pong", ID: m.ID, Data: m.Data})
 		case m.Type == "pong":
-		case m.Type == "auth.refresh", strings.HasPrefix(m.Type, "room."), strings.HasPrefix(m.Type, "game."):
+		default: // auth.refresh, and every other type for the Handler
 			if !c.enqueue(m) {
 				continue
 			}
-		default:
-			c.sendError(m.ID, "unknown_type", "unknown frame type "+m.Type)
 		}
 	}
 }
@@ -340,13 +339,16 @@ func (c *Conn) dispatchLoop() {
 	}
 }
 
-// dispatch runs one routed frame.
+// dispatch runs one routed frame. After the Handler returns, it waits
+// until the send queue has room again (see Conn.Reply) before the next
+// frame of the socket is dispatched.
 func (s *Server) dispatch(c *Conn, m Message) {
 	if m.Type == "auth.refresh" {
 		s.refresh(c, m)
 		return
 	}
 	err := s.h.Message(c.ctx, c, m)
+	defer c.awaitRoom()
 	if err == nil {
 		return
 	}

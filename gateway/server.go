@@ -29,12 +29,17 @@ type Authenticator interface {
 //
 // Connect is called once per socket after its welcome frame is queued; if it
 // returns an error the socket is closed with 1011 and neither Message nor
-// Disconnect follows. Message is called for every room.* and game.* frame, in
-// order, one at a time per socket, on a goroutine of that socket (not its
-// reader, so a slow Message delays neither heartbeats nor other sockets);
-// returning an Error answers the request with an error frame, any other
-// error closes the socket with 1011. Disconnect is called once, after the
-// last Message has returned, with the reason the socket ended.
+// Disconnect follows. Message is called for every frame whose type is not
+// the gateway's own (auth, ping, pong, auth.refresh), in order, one at a
+// time per socket, on a goroutine of that socket (not its reader, so a
+// slow Message delays neither heartbeats nor other sockets); a type the
+// Handler does not know should be answered with Error{Code:
+// "unknown_type"}. Returning an Error answers the request with an error
+// frame, any other error closes the socket with 1011. Answers go through
+// Conn.Reply (backpressure, never 1013 at once), frames for others through
+// Conn.Send. Disconnect is called once, after the last Message has
+// returned, with the reason the socket ended (a websocket.CloseError with
+// the code the socket was closed with, when there is one).
 //
 // ctx is canceled when the socket starts closing. Implementations must be
 // safe for concurrent use across sockets and should not block for long:

@@ -1,386 +1,453 @@
-// Package room is the reference room module: in-memory rooms with chat and
-// relay of game frames between members, enough to play with from a browser
-// or websocat and to show that identity comes from the gateway. A real Big
-// Two room module replaces it by implementing gateway.Handler.
 package room
 
 import (
-	"cmp"
-	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"regexp"
-	"slices"
-	"strings"
 	"sync"
+	"time"
 
 	"github.com/bigtwo/gateway/gateway"
-	"github.com/rs/zerolog"
+	"github.com/google/uuid"
 )
 
-var _ gateway.Handler = (*Rooms)(nil)
-
-// validName is the contract's room name: 1-64 letters, digits, - and _.
-var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// Member is a room member as frames show it; it always comes from the
-// socket's identity, never from client data.
-type Member struct {
-	PlayerID string `json:"player_id"`
-	Username string `json:"username"`
+// Player is a room member: the identity the gateway attached to their
+// sockets, never anything a client sent.
+type Player struct {
+	ID       uuid.UUID `json:"player_id"`
+	Username string    `json:"username"`
 }
 
-// Limits bound what clients can make the reference room module hold. The
-// zero value of a field means its default.
-type Limits struct {
-	// RoomsPerConn is how many rooms one socket may be in at once; past it
-	// room.join gets a too_many_rooms error frame. Defaults to 16.
-	RoomsPerConn int
-	// MembersPerRoom is how many sockets one room may hold; past it
-	// room.join gets room_full. Defaults to 64.
-	MembersPerRoom int
-	// Rooms is how many rooms may exist at once; past it joining a new
-	// room gets room_limit_reached. Defaults to 10,000.
-	Rooms int
-	// ListRooms is how many rooms room.list shows (the first by name);
-	// its total says how many exist. Defaults to 100.
-	ListRooms int
+// Socket is one socket of a player, as events name it. It is a value: a
+// module may keep it (to answer that socket later) and compare it.
+type Socket struct {
+	Player  Player
+	Session uuid.UUID
+	ip      string
+	conn    sink
 }
 
-func (l Limits) withDefaults() Limits {
-	if l.RoomsPerConn <= 0 {
-		l.RoomsPerConn = 16
-	}
-	if l.MembersPerRoom <= 0 {
-		l.MembersPerRoom = 64
-	}
-	if l.Rooms <= 0 {
-		l.Rooms = 10000
-	}
-	if l.ListRooms <= 0 {
-		l.ListRooms = 100
-	}
-	return l
-}
+// ID is the socket's number, unique in this process.
+func (s Socket) ID() uint64 { return s.conn.ID() }
 
-// Rooms is the reference gateway.Handler. Rooms exist while they have
-// members. It is safe for concurrent use: a read-write mutex guards the
-// set of rooms and memberships, and each room's mutex orders its fan-out,
-// so unrelated rooms do not wait for each other.
-type Rooms struct {
-	log    zerolog.Logger
-	limits Limits
+// Reason says why a player stopped being a member, or went away.
+type Reason int
 
-	mu     sync.RWMutex
-	rooms  map[string]*room
-	joined map[*gateway.Conn]map[string]*room // lock order: mu, then room.mu
-}
+// Leave reasons.
+const (
+	// Left: the player left on purpose (room.leave, game.stand). The
+	// runtime never reports it; modules use it for their own bookkeeping.
+	Left Reason = iota + 1
+	// Dropped: the player's sockets ended without leaving (network loss,
+	// missed heartbeat, 1001 drain, a tab closed), or their hold expired.
+	Dropped
+	// Revoked: the player's session was revoked (logout, log out
+	// everywhere, admin, eviction), with or without a socket open.
+	Revoked
+)
 
-type room struct {
-	name    string
-	mu      sync.Mutex
-	seq     uint64
-	members map[*gateway.Conn]uint64 // join order, for listings
-}
-
-// New returns an empty set of rooms with the default Limits.
-func New(log zerolog.Logger) *Rooms {
-	return NewWithLimits(log, Limits{})
-}
-
-// NewWithLimits returns an empty set of rooms bounded by limits.
-func NewWithLimits(log zerolog.Logger, limits Limits) *Rooms {
-	return &Rooms{
-		log:    log,
-		limits: limits.withDefaults(),
-		rooms:  make(map[string]*room),
-		joined: make(map[*gateway.Conn]map[string]*room),
-	}
-}
-
-// Connect implements gateway.Handler; a socket starts in no room.
-func (rs *Rooms) Connect(ctx context.Context, c *gateway.Conn) error { return nil }
-
-// Disconnect implements gateway.Handler: the socket leaves every room.
-func (rs *Rooms) Disconnect(c *gateway.Conn, reason error) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	for _, r := range rs.joined[c] {
-		rs.leaveLocked(c, r, nil, false)
-	}
-	delete(rs.joined, c)
-}
-
-// Message implements gateway.Handler.
-func (rs *Rooms) Message(ctx context.Context, c *gateway.Conn, m gateway.Message) error {
-	switch {
-	case m.Type == "room.join":
-		return rs.join(c, m)
-	case m.Type == "room.leave":
-		return rs.leave(c, m)
-	case m.Type == "room.say":
-		return rs.say(c, m)
-	case m.Type == "room.list":
-		return rs.list(c, m)
-	case strings.HasPrefix(m.Type, "game."):
-		return rs.relay(c, m)
+func (r Reason) String() string {
+	switch r {
+	case Left:
+		return "left"
+	case Dropped:
+		return "dropped"
+	case Revoked:
+		return "revoked"
 	default:
-		return gateway.Error{Code: "unknown_type", Message: "unknown frame type " + m.Type}
+		return fmt.Sprintf("Reason(%d)", int(r))
 	}
 }
 
-func memberOf(c *gateway.Conn) Member {
-	id := c.Identity()
-	return Member{PlayerID: id.PlayerID.String(), Username: id.Username}
+// Handler is the code of one room, made by its Kind's New. The runtime
+// calls it one event at a time, in the room's one order, never
+// concurrently: room code holds no locks. No method may block (no I/O,
+// no waiting); long work belongs elsewhere, its result sent back as a
+// frame or a timer.
+type Handler interface {
+	// Message handles a frame from socket s of the kind's prefix routed to
+	// this room. Every frame the room sends to s during the call carries
+	// the frame's id and is a reply (backpressure, never 1013). A returned
+	// Error is answered as an error frame; any other error closes s with
+	// 1011.
+	Message(r *Context, s Socket, m gateway.Message) error
+	// Leave tells that p stopped being a member without the room asking:
+	// Dropped (the last socket of a member not held ended, or a hold's
+	// grace ran out) or Revoked. The player is no longer a member.
+	Leave(r *Context, p Player, why Reason)
 }
 
-// errBadRoom answers a missing, non-string or invalid room name.
-var errBadRoom = gateway.Error{Code: "bad_room", Message: "room names are 1-64 letters, digits, - and _"}
-
-// fields decodes data, which must be a JSON object, into its members.
-// Member names match exactly ("room", never "ROOM"), as the relay of
-// game.* frames matches them, and the last duplicate wins.
-func fields(data json.RawMessage) (map[string]json.RawMessage, bool) {
-	var d map[string]json.RawMessage
-	if len(data) == 0 || json.Unmarshal(data, &d) != nil || d == nil {
-		return nil, false
-	}
-	return d, true
+// Returner is implemented by rooms that want to know when a held player
+// gets a socket: a new socket of theirs (reconnect, second tab) is already
+// in the room when Return runs; this is the moment to resync it.
+type Returner interface {
+	Return(r *Context, s Socket)
 }
 
-// roomName decodes the "room" member of data.
-func roomName(data json.RawMessage) (string, error) {
-	d, ok := fields(data)
-	if !ok {
-		return "", gateway.Error{Code: "bad_request", Message: `data must be an object with a "room"`}
-	}
-	name, ok := stringValue(d["room"])
-	if !ok || !validName.MatchString(name) {
-		return "", errBadRoom
-	}
-	return name, nil
+// Awayer is implemented by rooms that want to know when a held player's
+// last socket ends: the player stays a member, away.
+type Awayer interface {
+	Away(r *Context, p Player)
 }
 
-func frame(typ string, id json.RawMessage, v any) gateway.Message {
-	data, _ := json.Marshal(v) // only the package's own structs
-	return gateway.Message{Type: typ, ID: id, Data: data}
+// Stopper is implemented by rooms that need to act when the runtime shuts
+// down (save or hand off state). Timers are stopped after Stop returns.
+type Stopper interface {
+	Stop(r *Context)
 }
 
-func (rs *Rooms) join(c *gateway.Conn, m gateway.Message) error {
-	name, err := roomName(m.Data)
-	if err != nil {
-		return err
-	}
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	r := rs.rooms[name]
-	if r == nil {
-		if len(rs.rooms) >= rs.limits.Rooms {
-			return gateway.Error{Code: "room_limit_reached", Message: "the server holds as many rooms as it can: join an existing one"}
-		}
-		if len(rs.joined[c]) >= rs.limits.RoomsPerConn {
-			return tooManyRooms(rs.limits.RoomsPerConn)
-		}
-		r = &room{name: name, members: make(map[*gateway.Conn]uint64)}
-		rs.rooms[name] = r
-	}
+// eventKind is what an event is.
+type eventKind uint8
+
+const (
+	evCreate  eventKind = iota + 1 // the room was made: New runs
+	evMessage                      // a frame from sock
+	evArrive                       // a new socket of sock.Player
+	evGone                         // sock ended, for why
+	evRevoke                       // session of player revoked
+	evTimer                        // timer fires
+	evGrace                        // a hold's grace ran out for player
+	evStop                         // the runtime shuts down
+)
+
+type event struct {
+	kind    eventKind
+	sock    Socket
+	msg     gateway.Message
+	done    chan<- error // evMessage: the result, buffered
+	why     Reason
+	player  uuid.UUID
+	session uuid.UUID
+	timer   *Timer
+}
+
+// room is one room: its queue of events and the state only its events
+// touch. The event loop runs on a goroutine only while events are queued.
+type room struct {
+	rt   *Runtime
+	kind *Kind
+	name string
+
+	mu      sync.Mutex // guards queue, running, closed, halted and summary; lock order: Runtime.mu, then mu
+	queue   []event
+	running bool
+	closed  bool // vanished or stopped: no more events
+	halted  bool // closed by Shutdown: frames get unavailable
+	summary Info
+
+	// Touched only by the running event.
+	h       Handler
+	ctx     Context
+	members map[uuid.UUID]*member
+	seq     uint64
+	timers  map[*Timer]struct{}
+	stopped bool
+}
+
+// member is one player's membership of a room.
+type member struct {
+	p         Player
+	seq       uint64             // join order
+	sockets   map[uint64]Socket  // sockets in the room
+	sessions  map[uuid.UUID]bool // sessions seen in the room
+	held      bool
+	grace     time.Duration
+	awaySince time.Time
+	graceT    *Timer
+	ip        string // the address its membership is counted against
+}
+
+func newRoom(rt *Runtime, k *Kind, name string) *room {
+	r := &room{rt: rt, kind: k, name: name, members: make(map[uuid.UUID]*member), timers: make(map[*Timer]struct{})}
+	r.ctx.r = r
+	r.summary = Info{Kind: k.Name, Name: name}
+	return r
+}
+
+// post queues ev and starts the event loop if it is not running. It
+// reports false when the room no longer takes events.
+func (r *room) post(ev event) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.members[c]; !ok {
-		if len(rs.joined[c]) >= rs.limits.RoomsPerConn {
-			return tooManyRooms(rs.limits.RoomsPerConn)
+	if r.closed {
+		if ev.done != nil && r.halted {
+			ev.done <- ErrUnavailable
+			return true
 		}
-		if len(r.members) >= rs.limits.MembersPerRoom {
-			return gateway.Error{Code: "room_full", Message: fmt.Sprintf("room %s has %d members, the most it may", name, len(r.members))}
-		}
-		r.seq++
-		r.members[c] = r.seq
-		if rs.joined[c] == nil {
-			rs.joined[c] = make(map[string]*room)
-		}
-		rs.joined[c][name] = r
-		joinedEvent := gateway.NewPreparedMessage(frame("room.member_joined", nil, struct {
-			Room   string `json:"room"`
-			Member Member `json:"member"`
-		}{name, memberOf(c)}))
-		for o := range r.members {
-			if o != c {
-				_ = o.SendPrepared(joinedEvent) // a slow member is closed by the gateway
-			}
-		}
+		return false
 	}
-	return c.Send(frame("room.joined", m.ID, struct {
-		Room    string   `json:"room"`
-		Members []Member `json:"members"`
-	}{name, r.membersLocked()}))
+	r.queue = append(r.queue, ev)
+	if !r.running {
+		r.running = true
+		r.rt.loops.Add(1)
+		go r.loop() // owned by Runtime.loops; ends when the queue is empty
+	}
+	return true
 }
 
-// membersLocked lists the members in join order.
-func (r *room) membersLocked() []Member {
-	conns := make([]*gateway.Conn, 0, len(r.members))
-	for c := range r.members {
-		conns = append(conns, c)
-	}
-	slices.SortFunc(conns, func(a, b *gateway.Conn) int { return cmp.Compare(r.members[a], r.members[b]) })
-	ms := make([]Member, len(conns))
-	for i, c := range conns {
-		ms[i] = memberOf(c)
-	}
-	return ms
-}
-
-func (rs *Rooms) leave(c *gateway.Conn, m gateway.Message) error {
-	name, err := roomName(m.Data)
-	if err != nil {
-		return err
-	}
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	r := rs.joined[c][name]
-	if r == nil {
-		return notInRoom(name)
-	}
-	rs.leaveLocked(c, r, m.ID, true)
-	if len(rs.joined[c]) == 0 {
-		delete(rs.joined, c)
-	}
-	return nil
-}
-
-// leaveLocked removes c from r, tells the others, and the leaver too when
-// reply is set. rs.mu must be held.
-func (rs *Rooms) leaveLocked(c *gateway.Conn, r *room, id json.RawMessage, reply bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.members, c)
-	delete(rs.joined[c], r.name)
-	if len(r.members) == 0 {
-		delete(rs.rooms, r.name)
-	}
-	left := gateway.NewPreparedMessage(frame("room.member_left", nil, struct {
-		Room   string `json:"room"`
-		Member Member `json:"member"`
-	}{r.name, memberOf(c)}))
-	for o := range r.members {
-		_ = o.SendPrepared(left)
-	}
-	if reply {
-		_ = c.Send(frame("room.left", id, struct {
-			Room string `json:"room"`
-		}{r.name}))
-	}
-}
-
-func tooManyRooms(max int) error {
-	return gateway.Error{Code: "too_many_rooms", Message: fmt.Sprintf("a socket may be in at most %d rooms: leave one first", max)}
-}
-
-func notInRoom(name string) error {
-	return gateway.Error{Code: "not_in_room", Message: "you have not joined room " + name}
-}
-
-// member returns c's room name, with rs.mu read-locked and the room locked;
-// the caller must unlock both with the returned function.
-func (rs *Rooms) member(c *gateway.Conn, name string) (*room, func(), error) {
-	rs.mu.RLock()
-	r := rs.joined[c][name]
-	if r == nil {
-		rs.mu.RUnlock()
-		return nil, nil, notInRoom(name)
-	}
-	r.mu.Lock()
-	return r, func() { r.mu.Unlock(); rs.mu.RUnlock() }, nil
-}
-
-func (rs *Rooms) say(c *gateway.Conn, m gateway.Message) error {
-	var d struct{ Room, Text string }
-	f, ok := fields(m.Data)
-	if ok {
-		d.Text, ok = stringValue(f["text"])
-	}
-	if !ok || d.Text == "" {
-		return gateway.Error{Code: "bad_request", Message: `room.say needs data {"room","text"}`}
-	}
-	if d.Room, ok = stringValue(f["room"]); !ok || !validName.MatchString(d.Room) {
-		return errBadRoom
-	}
-	r, unlock, err := rs.member(c, d.Room)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	msg := struct {
-		Room string `json:"room"`
-		From Member `json:"from"`
-		Text string `json:"text"`
-	}{d.Room, memberOf(c), d.Text}
-	others := frame("room.message", nil, msg)
-	prepared := gateway.NewPreparedMessage(others)
-	for o := range r.members {
-		if o == c {
-			_ = o.Send(gateway.Message{Type: others.Type, ID: m.ID, Data: others.Data})
-		} else {
-			_ = o.SendPrepared(prepared)
-		}
-	}
-	return nil
-}
-
-// relay sends a game.* frame to the room's other members as sent, with the
-// sender's identity put in data's "from" (a client-supplied one is
-// overwritten), encoded once for all of them.
-func (rs *Rooms) relay(c *gateway.Conn, m gateway.Message) error {
-	from, _ := json.Marshal(memberOf(c)) // strings always marshal
-	data, rawRoom, ok := withFrom(m.Data, from)
-	if !ok {
-		return gateway.Error{Code: "bad_request", Message: `game frames need data {"room",...}`}
-	}
-	name, ok := stringValue(rawRoom)
-	if !ok || !validName.MatchString(name) {
-		return errBadRoom
-	}
-	r, unlock, err := rs.member(c, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	out := gateway.NewPreparedMessage(gateway.Message{Type: m.Type, Data: data})
-	for o := range r.members {
-		if o != c {
-			_ = o.SendPrepared(out) // a slow member is closed by the gateway
-		}
-	}
-	return nil
-}
-
-// list answers room.list with the first ListRooms rooms by name and the
-// total number of rooms.
-func (rs *Rooms) list(c *gateway.Conn, m gateway.Message) error {
-	type entry struct {
-		Room    string `json:"room"`
-		Members int    `json:"members"`
-	}
-	limit := rs.limits.ListRooms
-	rs.mu.RLock()
-	total := len(rs.rooms)
-	rooms := make([]entry, 0, min(total, limit))
-	for name, r := range rs.rooms {
-		// Keep the first limit names, sorted: insert in place, drop the last.
-		if len(rooms) == limit && name >= rooms[limit-1].Room {
-			continue
-		}
+// loop runs queued events one at a time until none is left.
+func (r *room) loop() {
+	defer r.rt.loops.Done()
+	for {
 		r.mu.Lock()
-		e := entry{name, len(r.members)}
-		r.mu.Unlock()
-		i, _ := slices.BinarySearchFunc(rooms, name, func(e entry, name string) int { return strings.Compare(e.Room, name) })
-		if len(rooms) == limit {
-			rooms = rooms[:limit-1]
+		if len(r.queue) == 0 {
+			r.running = false
+			r.queue = nil
+			r.mu.Unlock()
+			return
 		}
-		rooms = slices.Insert(rooms, i, e)
+		ev := r.queue[0]
+		r.queue[0] = event{}
+		r.queue = r.queue[1:]
+		r.mu.Unlock()
+		r.run(ev)
 	}
-	rs.mu.RUnlock()
-	return c.Send(frame("room.list", m.ID, struct {
-		Rooms []entry `json:"rooms"`
-		Total int     `json:"total"`
-	}{rooms, total}))
 }
+
+// run handles one event, then lets the room vanish if it has no members.
+func (r *room) run(ev event) {
+	if r.stopped {
+		if ev.done != nil {
+			ev.done <- ErrUnavailable
+		}
+		return
+	}
+	c := &r.ctx
+	c.from, c.reqID, c.fromSet = Socket{}, nil, false
+	switch ev.kind {
+	case evCreate:
+		r.h = r.kind.New(r.name)
+	case evMessage:
+		c.from, c.reqID, c.fromSet = ev.sock, ev.msg.ID, true
+		err := r.h.Message(c, ev.sock, ev.msg)
+		c.from, c.reqID, c.fromSet = Socket{}, nil, false
+		ev.done <- err
+	case evArrive:
+		r.arrive(ev.sock)
+	case evGone:
+		r.gone(ev.sock, ev.why)
+	case evRevoke:
+		r.revoke(ev.player, ev.session)
+	case evTimer:
+		if _, ok := r.timers[ev.timer]; ok {
+			delete(r.timers, ev.timer)
+			ev.timer.f(c)
+		}
+	case evStop:
+		if s, ok := r.h.(Stopper); ok {
+			s.Stop(c)
+		}
+		r.stopAll()
+		return
+	}
+	r.publish()
+	if len(r.members) == 0 {
+		r.vanish()
+	}
+}
+
+// publish updates the summary listings read.
+func (r *room) publish() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.summary.Members = len(r.members)
+	r.summary.Summary = r.ctx.summary
+}
+
+func (r *room) info() Info {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.summary
+}
+
+// vanish removes the empty room, unless events are still queued (one may
+// be a join).
+func (r *room) vanish() {
+	r.rt.mu.Lock()
+	defer r.rt.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.queue) > 0 || r.closed {
+		return
+	}
+	r.closed = true
+	delete(r.rt.rooms, roomKey{r.kind, r.name})
+	for t := range r.timers {
+		t.t.Stop()
+	}
+	r.timers = nil
+}
+
+// stopAll ends the room for a shutdown: timers stop, later events are
+// answered unavailable.
+func (r *room) stopAll() {
+	r.stopped = true
+	for t := range r.timers {
+		t.t.Stop()
+	}
+	r.timers = map[*Timer]struct{}{}
+	r.rt.mu.Lock()
+	defer r.rt.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed, r.halted = true, true
+	delete(r.rt.rooms, roomKey{r.kind, r.name})
+	for _, ev := range r.queue {
+		if ev.done != nil {
+			ev.done <- ErrUnavailable
+		}
+	}
+	r.queue = nil
+}
+
+// arrive attaches a new socket of a held member, and tells the room.
+func (r *room) arrive(s Socket) {
+	m := r.members[s.Player.ID]
+	if m == nil || !m.held {
+		return
+	}
+	if !r.rt.live(s) {
+		return
+	}
+	if _, ok := m.sockets[s.ID()]; ok {
+		return
+	}
+	m.sockets[s.ID()] = s
+	m.sessions[s.Session] = true
+	m.awaySince = time.Time{}
+	if m.graceT != nil {
+		m.graceT.Stop()
+		m.graceT = nil
+	}
+	if h, ok := r.h.(Returner); ok {
+		h.Return(&r.ctx, s)
+	}
+}
+
+// gone detaches an ended socket: a member left with no socket leaves
+// (Dropped or Revoked) unless held, in which case it is away (a revoked
+// session's last socket ends a hold too).
+func (r *room) gone(s Socket, why Reason) {
+	m := r.members[s.Player.ID]
+	if m == nil {
+		return
+	}
+	if _, ok := m.sockets[s.ID()]; !ok {
+		return
+	}
+	delete(m.sockets, s.ID())
+	if len(m.sockets) > 0 {
+		return
+	}
+	if !m.held || why == Revoked {
+		r.drop(m, why)
+		return
+	}
+	r.away(m)
+}
+
+func (r *room) away(m *member) {
+	m.awaySince = r.rt.opts.Now()
+	if m.grace > 0 {
+		pid := m.p.ID
+		m.graceT = r.ctx.After(m.grace, func(c *Context) {
+			if m := r.members[pid]; m != nil && len(m.sockets) == 0 {
+				r.drop(m, Dropped)
+			}
+		})
+	}
+	if h, ok := r.h.(Awayer); ok {
+		h.Away(&r.ctx, m.p)
+	}
+}
+
+// revoke handles a revoked session of player pid: its sockets no longer
+// count; a member left with none leaves with Revoked.
+func (r *room) revoke(pid, sid uuid.UUID) {
+	m := r.members[pid]
+	if m == nil {
+		return
+	}
+	for id, s := range m.sockets {
+		if s.Session == sid {
+			delete(m.sockets, id)
+		}
+	}
+	delete(m.sessions, sid)
+	if len(m.sockets) == 0 {
+		r.drop(m, Revoked)
+	}
+}
+
+// drop removes m and tells the room why.
+func (r *room) drop(m *member, why Reason) {
+	r.remove(m)
+	r.h.Leave(&r.ctx, m.p, why)
+}
+
+// remove forgets m.
+func (r *room) remove(m *member) {
+	if m.graceT != nil {
+		m.graceT.Stop()
+	}
+	delete(r.members, m.p.ID)
+	r.rt.left(r, m)
+}
+
+// live reports whether s is still open.
+func (rt *Runtime) live(s Socket) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	st := rt.sockets[s.ID()]
+	return st != nil && !st.gone
+}
+
+// joined records a new membership of r, within the caps. ip is the
+// joining socket's address.
+func (rt *Runtime) joined(r *room, pid uuid.UUID, ip string) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	p := rt.playerLocked(pid)
+	if len(p.rooms) >= rt.opts.RoomsPerPlayer {
+		rt.forgetPlayerLocked(pid)
+		return ErrTooManyRooms
+	}
+	if rt.addrUsed[ip] >= rt.opts.RoomsPerAddress {
+		rt.forgetPlayerLocked(pid)
+		return gateway.Error{Code: "too_many_rooms", Message: "the players of this address are in as many rooms as they may"}
+	}
+	p.rooms[r] = struct{}{}
+	rt.addrUsed[ip]++
+	return nil
+}
+
+// left undoes joined.
+func (rt *Runtime) left(r *room, m *member) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if p := rt.players[m.p.ID]; p != nil {
+		delete(p.rooms, r)
+		rt.forgetPlayerLocked(m.p.ID)
+	}
+	if rt.addrUsed[m.ip]--; rt.addrUsed[m.ip] <= 0 {
+		delete(rt.addrUsed, m.ip)
+	}
+}
+
+// liveSockets returns the open sockets of player pid.
+func (rt *Runtime) liveSockets(pid uuid.UUID) []Socket {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	p := rt.players[pid]
+	if p == nil {
+		return nil
+	}
+	out := make([]Socket, 0, len(p.sockets))
+	for _, st := range p.sockets {
+		out = append(out, st.s)
+	}
+	return out
+}
+
+// errNotMember is returned by Context methods given a player who is not a
+// member.
+var errNotMember = errors.New("room: not a member")

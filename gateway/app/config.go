@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
+	"os"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -44,6 +46,9 @@ type config struct {
 	MaxSocketsPerIP      int
 	StoreTimeout         time.Duration
 	DrainTimeout         time.Duration
+	TurnTimeout          time.Duration
+	SeatGrace            time.Duration
+	NodeName             string // "" until parseConfig fills in the host name and a suffix
 	LogLevel             string
 	LogFormat            string // "json", "console", or "" for json unless stdout is a terminal
 }
@@ -126,6 +131,15 @@ func settings() []setting {
 		{"GATEWAY_MAX_SOCKETS_PER_IP", "1000", "sockets per address, pending and authenticated; then 429", intInto(func(c *config) *int { return &c.MaxSocketsPerIP })},
 		{"GATEWAY_STORE_TIMEOUT", "2s", "bound on every store call", durationInto(func(c *config) *time.Duration { return &c.StoreTimeout })},
 		{"GATEWAY_DRAIN_TIMEOUT", "10s", "shutdown budget", durationInto(func(c *config) *time.Duration { return &c.DrainTimeout })},
+		{"GATEWAY_TURN_TIMEOUT", "30s", "a Big Two turn's deadline; then the bot move", durationInto(func(c *config) *time.Duration { return &c.TurnTimeout })},
+		{"GATEWAY_SEAT_GRACE", "2m", "how long an away player keeps a seat between hands", durationInto(func(c *config) *time.Duration { return &c.SeatGrace })},
+		{"GATEWAY_NODE_NAME", "", "this gateway's name in logs, metrics and the admin API; empty = host name + random suffix", func(c *config, v string) error {
+			if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+				return fmt.Errorf("invalid node name %q (at most 64 printable characters, no spaces)", v)
+			}
+			c.NodeName = v
+			return nil
+		}},
 		{"GATEWAY_LOG_LEVEL", "info", "trace, debug, info, warn or error", func(c *config, v string) error {
 			switch v {
 			case "trace", "debug", "info", "warn", "error":
@@ -177,7 +191,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.SessionMaxAge < c.SessionTTL {
 		c.SessionTTL = c.SessionMaxAge // the idle timeout is capped by the absolute one
 	}
+	if c.NodeName == "" {
+		c.NodeName = defaultNodeName()
+	}
 	return c, nil
+}
+
+// defaultNodeName is the host name and a random suffix, so that two
+// gateways on one host (or a restarted one) have different names.
+func defaultNodeName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "gateway"
+	}
+	if i := strings.IndexByte(host, '.'); i > 0 {
+		host = host[:i]
+	}
+	return fmt.Sprintf("%s-%04x", host, rand.Uint32()&0xffff)
 }
 
 // lookup treats an empty variable as unset.

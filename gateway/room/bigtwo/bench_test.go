@@ -28,3 +28,15 @@ func BenchmarkClassifyCompare(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBotMove is the bot's work following a five-card play with a
+// full hand, its most expensive case: every five of 13 cards is tried.
+func BenchmarkBotMove(b *testing.B) {
+	g := NewGame(testHands(b, [Seats]string{
+		"3D 4C 5H 6S 7C 8D 9C TH JS QD KC AH 2S", "3C", "3H", "4S",
+	}), false, 0)
+	g.Current = trick(b, 3, "3S 4D 5D 6D 7D")
+	for b.Loop() {
+		g.BotMove(0)
+	}
+}

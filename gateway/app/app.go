@@ -43,6 +43,7 @@ import (
 	"github.com/bigtwo/gateway/gateway"
 	"github.com/bigtwo/gateway/gateway/room"
 	"github.com/bigtwo/gateway/gateway/room/chat"
+	"github.com/bigtwo/gateway/gateway/room/tables"
 	"github.com/bigtwo/gateway/session"
 )
 
@@ -67,9 +68,10 @@ type Env struct {
 	SeatGrace   time.Duration
 }
 
-// DefaultKinds are the shipped rooms: the chat rooms (room.*).
+// DefaultKinds are the shipped rooms: the chat rooms (room.*) and the Big
+// Two tables (game.*).
 func DefaultKinds(e Env) []*room.Kind {
-	return []*room.Kind{chat.Kind()}
+	return []*room.Kind{chat.Kind(), tables.Kind(tables.Options{TurnTimeout: e.TurnTimeout, SeatGrace: e.SeatGrace})}
 }
 
 // Main runs the program with the process's arguments, environment and

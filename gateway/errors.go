@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/bigtwo/gateway/session"
 	"github.com/coder/websocket"
@@ -28,18 +29,11 @@ var (
 // the client sees. It is the only such mapping; unknown errors are 1011 and
 // their detail goes to the log.
 func closeCode(err error) (websocket.StatusCode, string) {
+	c, ok := session.CodeOf(err)
 	switch {
-	case errors.Is(err, session.ErrMissingToken):
-		return StatusInvalidToken, "missing token"
-	case errors.Is(err, session.ErrInvalidToken):
-		return StatusInvalidToken, "invalid token"
-	case errors.Is(err, session.ErrTokenExpired):
-		return StatusInvalidToken, "token expired"
-	case errors.Is(err, session.ErrRevoked):
-		return StatusInvalidToken, "session revoked"
-	case errors.Is(err, session.ErrExpired):
-		return StatusInvalidToken, "session expired"
-	case errors.Is(err, session.ErrUnavailable):
+	case ok && c.Unauthorized():
+		return StatusInvalidToken, strings.ReplaceAll(c.Name, "_", " ")
+	case ok && c.Err == session.ErrUnavailable:
 		return websocket.StatusTryAgainLater, "store unavailable"
 	default:
 		return websocket.StatusInternalError, "internal error"

@@ -254,22 +254,14 @@ func (r openResult) authFailure() bool {
 // resultOf maps an authentication error to its result, in closeCode's
 // order.
 func resultOf(err error) openResult {
-	switch {
-	case errors.Is(err, session.ErrMissingToken):
-		return resultMissingToken
-	case errors.Is(err, session.ErrInvalidToken):
-		return resultInvalidToken
-	case errors.Is(err, session.ErrTokenExpired):
-		return resultTokenExpired
-	case errors.Is(err, session.ErrRevoked):
-		return resultSessionRevoked
-	case errors.Is(err, session.ErrExpired):
-		return resultSessionExpired
-	case errors.Is(err, session.ErrUnavailable):
-		return resultStoreUnavailable
-	default:
-		return resultError
+	if c, ok := session.CodeOf(err); ok {
+		for r := range numResults {
+			if r.String() == c.Name {
+				return r
+			}
+		}
 	}
+	return resultError
 }
 
 // unauthenticatedEnd is the result of a socket that ended before its

@@ -372,44 +372,26 @@ func writeError(w http.ResponseWriter, log zerolog.Logger, err error) {
 	switch {
 	case errors.As(err, &reqErr):
 		WriteError(w, http.StatusBadRequest, "invalid_request", reqErr.msg)
-	case errors.Is(err, ErrMissingToken):
-		w.Header().Set("WWW-Authenticate", `Bearer realm="gateway"`)
-		WriteError(w, http.StatusUnauthorized, "missing_token", "a Bearer access token is required")
 	case errors.Is(err, context.Canceled):
 		// The client hung up: nobody reads this answer, and it is not our
 		// fault or the store's, so it is not logged as an error.
 		log.Debug().Err(err).Msg("request canceled")
 		WriteError(w, http.StatusServiceUnavailable, "canceled", "request canceled")
-	case errors.Is(err, ErrUnavailable):
-		log.Error().Err(err).Msg("store unavailable")
-		WriteError(w, http.StatusServiceUnavailable, "store_unavailable", "session store unavailable, try again")
-	case errors.Is(err, ErrNotFound):
-		WriteError(w, http.StatusNotFound, "not_found", "no such player or session")
 	default:
-		code, msg := unauthorized(err)
-		if code == "" {
+		c, ok := CodeOf(err)
+		switch {
+		case !ok:
 			log.Error().Err(err).Msg("internal error")
 			WriteError(w, http.StatusInternalServerError, "internal", "internal error")
 			return
+		case c.Err == ErrMissingToken:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gateway"`)
+		case c.Unauthorized():
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="gateway", error="invalid_token", error_description=%q`, c.Name))
+		case c.Err == ErrUnavailable:
+			log.Error().Err(err).Msg("store unavailable")
 		}
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="gateway", error="invalid_token", error_description=%q`, code))
-		WriteError(w, http.StatusUnauthorized, code, msg)
+		WriteError(w, c.Status, c.Name, c.Message)
 	}
 }
 
-// unauthorized maps token and session errors to a 401 code.
-func unauthorized(err error) (code, msg string) {
-	switch {
-	case errors.Is(err, ErrRefreshReused):
-		return "refresh_token_reused", "refresh token reused: the session has been revoked"
-	case errors.Is(err, ErrTokenExpired):
-		return "token_expired", "access token expired"
-	case errors.Is(err, ErrRevoked):
-		return "session_revoked", "session revoked"
-	case errors.Is(err, ErrExpired):
-		return "session_expired", "session expired"
-	case errors.Is(err, ErrInvalidToken):
-		return "invalid_token", "invalid token"
-	}
-	return "", ""
-}

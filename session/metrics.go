@@ -1,7 +1,6 @@
 package session
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,33 +49,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // storeDone records one store call that began at start.
 func (m *Metrics) storeDone(op string, start time.Time, err error) {
 	result := "ok"
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrUnavailable):
-		result = "unavailable"
-	case errors.Is(err, ErrNotFound):
-		result = "not_found"
-	case errors.Is(err, ErrUsernameTaken), errors.Is(err, ErrRefreshReused), errors.Is(err, ErrRevoked), errors.Is(err, ErrExpired):
-		result = "refused"
-	default:
+	if err != nil {
 		result = "error"
+		if c, ok := CodeOf(err); ok {
+			result = c.Outcome
+		}
 	}
 	m.storeOps.WithLabelValues(op, result).Observe(time.Since(start).Seconds())
 }
 
 func (m *Metrics) refreshFailed(err error) {
 	reason := "error"
-	switch {
-	case errors.Is(err, ErrRefreshReused):
-		reason = "refresh_token_reused"
-	case errors.Is(err, ErrRevoked):
-		reason = "session_revoked"
-	case errors.Is(err, ErrExpired):
-		reason = "session_expired"
-	case errors.Is(err, ErrInvalidToken):
-		reason = "invalid_token"
-	case errors.Is(err, ErrUnavailable):
-		reason = "store_unavailable"
+	if c, ok := CodeOf(err); ok {
+		reason = c.Name
 	}
 	m.refreshFails.WithLabelValues(reason).Inc()
 }

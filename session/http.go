@@ -394,4 +394,3 @@ func writeError(w http.ResponseWriter, log zerolog.Logger, err error) {
 		WriteError(w, c.Status, c.Name, c.Message)
 	}
 }
-

@@ -408,6 +408,26 @@ func TestRefreshErrors(t *testing.T) {
 	})
 }
 
+// TestRefreshRefusesTrailingData: the body is one JSON value and nothing
+// but whitespace after it. A closing bracket after the object (which
+// json.Decoder.More takes for the end of an enclosing value) used to pass,
+// and the session rotated.
+func TestRefreshRefusesTrailingData(t *testing.T) {
+	a := newAPI(t, session.Options{})
+	s := a.create(t, "")
+	body := `{"refresh_token":"` + s.RefreshToken + `"}`
+	for _, trailer := range []string{"}", "]", "}}]]", " ]", "\n}", "{}", "x", `"x"`, "0"} {
+		t.Run(trailer, func(t *testing.T) {
+			wantError(t, a.do(t, "POST", "/session/refresh", "", body+trailer), 400, "invalid_request")
+		})
+	}
+	// Nothing rotated: the refresh token is still the session's newest, and
+	// trailing whitespace is fine.
+	if res := a.do(t, "POST", "/session/refresh", "", body+" \r\n\t"); res.status != 200 {
+		t.Fatalf("refresh with trailing whitespace = %d %s, want 200", res.status, res.body)
+	}
+}
+
 func TestRefreshRaceOneWins(t *testing.T) {
 	a := newAPI(t, session.Options{})
 	s := a.create(t, "")

@@ -428,6 +428,27 @@ func TestRefreshRefusesTrailingData(t *testing.T) {
 	}
 }
 
+// TestRefreshTokenHasOneSpelling: 32 bytes take 43 base64url characters,
+// whose last carries two unused bits. Any other value of those bits is
+// another spelling of the same bytes, and is refused like any unknown
+// token; the session is untouched.
+func TestRefreshTokenHasOneSpelling(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	a := newAPI(t, session.Options{})
+	s := a.create(t, "")
+	last := strings.IndexByte(alphabet, s.RefreshToken[len(s.RefreshToken)-1])
+	if last&3 != 0 {
+		t.Fatalf("refresh token %q: unused bits set", s.RefreshToken)
+	}
+	for bits := 1; bits <= 3; bits++ {
+		other := s.RefreshToken[:len(s.RefreshToken)-1] + string(alphabet[last|bits])
+		wantError(t, a.refresh(t, other), 401, "invalid_token")
+	}
+	if res := a.refresh(t, s.RefreshToken); res.status != 200 {
+		t.Fatalf("refresh with the token as issued = %d %s, want 200", res.status, res.body)
+	}
+}
+
 func TestRefreshRaceOneWins(t *testing.T) {
 	a := newAPI(t, session.Options{})
 	s := a.create(t, "")

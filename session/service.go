@@ -422,7 +422,9 @@ func refreshHash(token string) ([]byte, error) {
 	if len(token) != base64.RawURLEncoding.EncodedLen(refreshTokenBytes) {
 		return nil, fmt.Errorf("refresh token of %d bytes: %w", len(token), ErrInvalidToken)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(token)
+	// Strict: the last character's two unused bits must be zero, so that
+	// one token has one spelling.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil {
 		return nil, fmt.Errorf("refresh token not base64url: %w", ErrInvalidToken)
 	}

@@ -115,12 +115,10 @@ func issuedBody(is Issued) sessionBody {
 	}
 }
 
+// clientInfo describes the client of r, as sent: the Service and the
+// stores record it as ClientInfo.Recorded returns it.
 func clientInfo(r *http.Request, clientIP ClientIPFunc) ClientInfo {
-	ua := r.UserAgent()
-	if len(ua) > 512 {
-		ua = ua[:512]
-	}
-	return ClientInfo{IP: clientIP(r), UserAgent: ua}
+	return ClientInfo{IP: clientIP(r), UserAgent: r.UserAgent()}
 }
 
 // HandleCreate serves POST /session: a new player without a token, a new

@@ -447,8 +447,14 @@ func firstHeartbeat(interval time.Duration, id uint64) time.Duration {
 	return interval/2 + time.Duration(frac*float64(interval/2))
 }
 
+// deadPeerCloseWait is how long the close frame to a peer that missed its
+// heartbeat may take before the connection is dropped: the peer is dead or
+// stuck, so its close reply is not awaited.
+const deadPeerCloseWait = 250 * time.Millisecond
+
 // heartbeat pings the peer on the timer's goroutine (which lives only for
-// the round trip) and closes with 1001 if no pong comes within PingTimeout.
+// the round trip) and closes with 1001 if no pong comes within PingTimeout,
+// dropping the connection deadPeerCloseWait after the close frame starts.
 // Pongs are read by the reader, which the Handler never blocks.
 func (c *Conn) heartbeat() {
 	if !c.enter() {
@@ -466,6 +472,7 @@ func (c *Conn) heartbeat() {
 	if err != nil {
 		c.srv.log.Info().Err(err).Uint64("conn", c.id).Msg("missed heartbeat")
 		c.closeLocked(websocket.StatusGoingAway, "missed heartbeat", false)
+		c.closeDrop = true // under c.mu still: the writer reads it with the close
 		return
 	}
 	c.armHeartbeatLocked()

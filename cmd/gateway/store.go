@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -38,9 +39,11 @@ func openStore(ctx context.Context, cfg config, log zerolog.Logger) (backend, er
 	if err := migrate(ctx, cfg, log); err != nil {
 		return nil, err
 	}
+	node, _ := os.Hostname() // until GATEWAY_NODE_NAME exists; empty is fine
 	st, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{
-		Timeout: cfg.StoreTimeout,
-		Logger:  log.With().Str("component", "postgres").Logger(),
+		Timeout:  cfg.StoreTimeout,
+		NodeName: node,
+		Logger:   log.With().Str("component", "postgres").Logger(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("GATEWAY_DATABASE_URL: %w", err)

@@ -115,6 +115,10 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// MaxConns is the pool's size: Options.MaxConns, else pool_max_conns of
+// the URL, else pgxpool's default.
+func (s *Store) MaxConns() int32 { return s.pool.Config().MaxConns }
+
 // Ping checks that the database answers, for readiness probes.
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.bound(ctx)

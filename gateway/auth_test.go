@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -534,5 +535,50 @@ func TestExpiringUsesTokenLifetime(t *testing.T) {
 				t.Fatalf("frame after re-presenting the token = %s %s, want pong (no second session.expiring)", f.Type, f.Data)
 			}
 		})
+	}
+}
+
+// TestMaxPending: the process-wide cap on unauthenticated sockets refuses
+// the next upgrade with 503 too_many_pending whatever its address, and is
+// counted; a welcome frees a slot.
+func TestMaxPending(t *testing.T) {
+	t.Parallel()
+	g, reg := newMetricsGateway(t, Options{MaxPending: 2, MaxPendingPerIP: 100})
+	p1, _, err := g.dialOpts(t, g.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.dialOpts(t, g.url, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, resp, err := g.dialOpts(t, g.url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("third pending dial: err %v, resp %v, want 503", err, resp)
+	}
+	if got := resp.Header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After = %q, want 1", got)
+	}
+	var body struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Error.Code != "too_many_pending" {
+		t.Fatalf("refusal body code = %q (%v), want too_many_pending", body.Error.Code, err)
+	}
+	wantMetric(t, reg, 1, "gateway_upgrade_refusals_total", "reason", "too_many_pending_server")
+	wantMetric(t, reg, 0, "gateway_upgrade_refusals_total", "reason", "too_many_pending")
+
+	tok, _ := g.token(t, time.Hour)
+	writeJSON(t, p1, fmt.Sprintf(`{"type":"auth","data":{"token":%q}}`, tok))
+	waitFrame(t, p1, "welcome") // no longer pending
+	c, _, err := g.dialOpts(t, g.url, nil)
+	if err != nil {
+		t.Fatalf("dial after a welcome: %v", err)
+	}
+	c.CloseNow()
+}
+
+func TestDefaultMaxPending(t *testing.T) {
+	if got, want := (Options{}).withDefaults().MaxPending, 512*runtime.GOMAXPROCS(0); got != want {
+		t.Errorf("default MaxPending = %d, want %d (512 per CPU)", got, want)
 	}
 }

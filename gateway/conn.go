@@ -65,6 +65,9 @@ type Conn struct {
 	closeFlush  bool // write what is queued before the close frame
 	closeCode   websocket.StatusCode
 	closeReason string
+	// closeDrop: the peer is known to be gone (it missed a heartbeat), so
+	// the close frame gets deadPeerCloseWait and no close reply is awaited.
+	closeDrop bool
 
 	stopped   bool          // serve has ended: no new goroutines
 	ended     bool          // serve has finished completely
@@ -349,9 +352,18 @@ func (c *Conn) writeLoop() {
 		c.mu.Lock()
 		if c.closing && (!c.closeFlush || len(c.queue) == 0) {
 			c.queue, c.queued = nil, 0
-			code, reason := c.closeCode, c.closeReason
+			code, reason, drop := c.closeCode, c.closeReason, c.closeDrop
 			c.mu.Unlock()
-			_ = c.ws.Close(code, reason) // its failure only means the peer is gone
+			if drop {
+				// coder/websocket's Close would wait 5 s for a close reply
+				// that a dead peer never sends: drop the connection once
+				// the close frame has had its moment.
+				t := time.AfterFunc(deadPeerCloseWait, c.abort)
+				_ = c.ws.Close(code, reason)
+				t.Stop()
+			} else {
+				_ = c.ws.Close(code, reason) // its failure only means the peer is gone
+			}
 			c.mu.Lock()
 			c.writing = false
 			c.mu.Unlock()

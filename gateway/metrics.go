@@ -73,10 +73,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	refusals := f.NewCounterVec(prometheus.CounterOpts{
 		Name: "gateway_upgrade_refusals_total",
 		Help: "Requests to GET /ws refused before the WebSocket upgrade, by reason (method_not_allowed, " +
-			"upgrade_required, bad_request, origin_not_allowed, too_many_pending, too_many_sockets, draining, error).",
+			"upgrade_required, bad_request, origin_not_allowed, too_many_pending (per address), too_many_pending_server " +
+			"(the process-wide cap), too_many_sockets, draining, error).",
 	}, []string{"reason"})
 	for _, r := range []string{"method_not_allowed", "upgrade_required", "bad_request", "origin_not_allowed",
-		"too_many_pending", "too_many_sockets", "draining", "error"} {
+		"too_many_pending", "too_many_pending_server", "too_many_sockets", "draining", "error"} {
 		m.refusals[r] = refusals.WithLabelValues(r)
 	}
 	closes := f.NewCounterVec(prometheus.CounterOpts{

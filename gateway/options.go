@@ -3,6 +3,7 @@ package gateway
 import (
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -70,6 +71,19 @@ type Options struct {
 	// HTTP 429 too_many_pending. Negative means no limit. Defaults to 32.
 	MaxPendingPerIP int
 
+	// MaxPending caps the sockets of the whole process that are upgraded
+	// but not yet welcomed (their handshake or first-frame authentication
+	// running), whatever their addresses; past it the upgrade is refused
+	// with HTTP 503 too_many_pending and Retry-After: 1, so that sockets
+	// nobody authenticates cannot hold the process's memory and goroutines
+	// (each ~24 KiB and a goroutine), however many addresses open them.
+	// Negative means no limit. Defaults to 512 per CPU (GOMAXPROCS): an
+	// honest socket is pending for one authentication (a store round trip,
+	// milliseconds), and a core authenticates a few thousand sockets a
+	// second, so 512 per core is far more than honest clients ever hold at
+	// once and bounds what idle ones can take to about 12 MiB per core.
+	MaxPending int
+
 	// MaxSocketsPerIP caps all the sockets of one client address, pending
 	// and authenticated; past it the upgrade is refused with HTTP 429
 	// too_many_sockets. It bounds what one address can hold however many
@@ -106,6 +120,8 @@ const (
 	// the remaining connections are dropped, for their goroutines and
 	// Handler calls to return before it returns anyway.
 	abortGrace = 500 * time.Millisecond
+	// pendingPerCPU sizes the default MaxPending.
+	pendingPerCPU = 512
 	// subprotocol is what the server selects when the client offers it.
 	subprotocol = "bigtwo.v1"
 	// bearerProtocolPrefix marks the subprotocol that carries a token.
@@ -146,6 +162,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxPendingPerIP == 0 {
 		o.MaxPendingPerIP = 32
+	}
+	if o.MaxPending == 0 {
+		o.MaxPending = pendingPerCPU * runtime.GOMAXPROCS(0)
 	}
 	if o.MaxSocketsPerIP == 0 {
 		o.MaxSocketsPerIP = 1000

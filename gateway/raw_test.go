@@ -242,3 +242,33 @@ func TestWriteTimeoutDropsPeer(t *testing.T) {
 		t.Fatal("a peer that does not read was not dropped")
 	}
 }
+
+// TestResetIsAbnormalClosure: a client whose connection resets (a crash, a
+// mobile network) dropped the socket; it broke no protocol. Its end counts
+// as 1006, not 1002, and no close frame is attempted.
+func TestResetIsAbnormalClosure(t *testing.T) {
+	t.Parallel()
+	g, reg := newMetricsGateway(t, Options{})
+	for _, authed := range []bool{true, false} {
+		extra := ""
+		if authed {
+			tok, _ := g.token(t, time.Hour)
+			extra = "Authorization: Bearer " + tok + "\r\n"
+		}
+		r := rawDial(t, g, extra, nil)
+		if authed {
+			if _, p := r.readFrame(t); !strings.Contains(string(p), `"welcome"`) {
+				t.Fatalf("first frame = %s, want welcome", p)
+			}
+		}
+		// SO_LINGER 0: closing sends a RST instead of a FIN.
+		if err := r.c.(*net.TCPConn).SetLinger(0); err != nil {
+			t.Fatal(err)
+		}
+		r.c.Close()
+		waitEnded(t, g)
+	}
+	wantMetric(t, reg, 2, "gateway_socket_closes_total", "code", "1006")
+	wantMetric(t, reg, 0, "gateway_socket_closes_total", "code", "1002")
+	wantMetric(t, reg, 1, "gateway_socket_opens_total", "path", "frame", "result", "client_closed")
+}

@@ -17,8 +17,9 @@ var (
 	errDraining       = errors.New("gateway: draining")
 	errTooManySockets = errors.New("gateway: too many sockets for player")
 
-	errTooManyPending   = errors.New("gateway: too many unauthenticated sockets from this address")
-	errTooManySocketsIP = errors.New("gateway: too many sockets from this address")
+	errTooManyPending    = errors.New("gateway: too many unauthenticated sockets from this address")
+	errTooManyPendingAll = errors.New("gateway: too many unauthenticated sockets")
+	errTooManySocketsIP  = errors.New("gateway: too many sockets from this address")
 )
 
 // registry knows every socket of the Server: the pending ones (upgraded, not
@@ -35,6 +36,8 @@ type registry struct {
 	active    sync.WaitGroup
 	pending   map[*Conn]struct{}
 	pendingIP map[string]int
+	// pendingAll is the sum of pendingIP: reservations not yet welcomed.
+	pendingAll int
 	// socketsIP counts every socket of an address from its reservation to
 	// its end, pending and authenticated.
 	socketsIP map[string]int
@@ -72,15 +75,19 @@ func newRegistry(sockets prometheus.Gauge) *registry {
 }
 
 // reserve counts one more pending socket for ip, unless the server is
-// draining or ip already has maxPending pending sockets (full is
-// errTooManyPending) or maxSockets sockets in all (errTooManySocketsIP);
+// draining, the process already has maxPendingAll pending sockets (full is
+// errTooManyPendingAll), or ip already has maxPending pending sockets
+// (errTooManyPending) or maxSockets sockets in all (errTooManySocketsIP);
 // negative limits are no limit. A reservation is also one unit of active,
 // done by whoever ends the socket.
-func (r *registry) reserve(ip string, maxPending, maxSockets int) (draining bool, full error) {
+func (r *registry) reserve(ip string, maxPendingAll, maxPending, maxSockets int) (draining bool, full error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.draining {
 		return true, nil
+	}
+	if maxPendingAll >= 0 && r.pendingAll >= maxPendingAll {
+		return false, errTooManyPendingAll
 	}
 	if maxPending >= 0 && r.pendingIP[ip] >= maxPending {
 		return false, errTooManyPending
@@ -89,6 +96,7 @@ func (r *registry) reserve(ip string, maxPending, maxSockets int) (draining bool
 		return false, errTooManySocketsIP
 	}
 	r.pendingIP[ip]++
+	r.pendingAll++
 	r.socketsIP[ip]++
 	r.active.Add(1)
 	return false, nil
@@ -99,6 +107,7 @@ func (r *registry) unreserve(ip string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	decrement(r.pendingIP, ip)
+	r.pendingAll--
 	decrement(r.socketsIP, ip)
 }
 
@@ -156,6 +165,7 @@ func (r *registry) dropPendingLocked(c *Conn) {
 		c.pending = false
 		delete(r.pending, c)
 		decrement(r.pendingIP, c.ip)
+		r.pendingAll--
 	}
 }
 

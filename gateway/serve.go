@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -285,12 +286,16 @@ func (s *Server) readLoop(c *Conn) error {
 }
 
 // readFailed turns a read error into the socket's end: a close by the peer
-// ends it as is; over the read limit coder/websocket has sent 1009; any
-// other protocol violation is closed with 1002.
+// ends it as is; a connection that ended under the socket (a reset, a
+// broken pipe, EOF: crashes and mobile networks do that all the time) ends
+// it as dropped, 1006, with no close frame to send and a debug line only;
+// over the read limit coder/websocket has sent 1009; any other protocol
+// violation is closed with 1002.
 func (s *Server) readFailed(c *Conn, err error) error {
 	switch {
-	case websocket.CloseStatus(err) != -1, errors.Is(err, net.ErrClosed), errors.Is(err, io.EOF),
-		errors.Is(err, io.ErrUnexpectedEOF):
+	case websocket.CloseStatus(err) != -1:
+	case connectionLost(err):
+		s.log.Debug().Err(err).Uint64("conn", c.id).Msg("connection lost")
 	case errors.Is(err, websocket.ErrMessageTooBig):
 		s.log.Warn().Uint64("conn", c.id).Msg("message too big")
 		c.close(websocket.StatusMessageTooBig, "message too big", false)
@@ -299,6 +304,18 @@ func (s *Server) readFailed(c *Conn, err error) error {
 		c.close(websocket.StatusProtocolError, "protocol error", false)
 	}
 	return fmt.Errorf("read: %w", err)
+}
+
+// connectionLost reports whether err, from reading a socket, means that
+// the connection under it ended or failed (any error of the network
+// connection itself: a reset, a broken pipe, a timeout, EOF, closed),
+// rather than that the peer broke the WebSocket protocol.
+func connectionLost(err error) bool {
+	var opErr *net.OpError
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ETIMEDOUT) ||
+		errors.As(err, &opErr)
 }
 
 // enqueue queues a routed frame for the dispatcher, waiting while the queue
@@ -432,8 +449,14 @@ func firstHeartbeat(interval time.Duration, id uint64) time.Duration {
 	return interval/2 + time.Duration(frac*float64(interval/2))
 }
 
+// deadPeerCloseWait is how long the close frame to a peer that missed its
+// heartbeat may take before the connection is dropped: the peer is dead or
+// stuck, so its close reply is not awaited.
+const deadPeerCloseWait = 250 * time.Millisecond
+
 // heartbeat pings the peer on the timer's goroutine (which lives only for
-// the round trip) and closes with 1001 if no pong comes within PingTimeout.
+// the round trip) and closes with 1001 if no pong comes within PingTimeout,
+// dropping the connection deadPeerCloseWait after the close frame starts.
 // Pongs are read by the reader, which the Handler never blocks.
 func (c *Conn) heartbeat() {
 	if !c.enter() {
@@ -451,6 +474,7 @@ func (c *Conn) heartbeat() {
 	if err != nil {
 		c.srv.log.Info().Err(err).Uint64("conn", c.id).Msg("missed heartbeat")
 		c.closeLocked(websocket.StatusGoingAway, "missed heartbeat", false)
+		c.closeDrop = true // under c.mu still: the writer reads it with the close
 		return
 	}
 	c.armHeartbeatLocked()

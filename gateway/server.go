@@ -91,10 +91,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := s.opts.ClientIP(r)
-	draining, full := s.reg.reserve(ip, s.opts.MaxPendingPerIP, s.opts.MaxSocketsPerIP)
+	draining, full := s.reg.reserve(ip, s.opts.MaxPending, s.opts.MaxPendingPerIP, s.opts.MaxSocketsPerIP)
 	switch {
 	case draining:
 		s.refuseUpgrade(w, http.StatusServiceUnavailable, "draining", "server is shutting down")
+		return
+	case errors.Is(full, errTooManyPendingAll):
+		// Counted apart from the per-address refusals: this one says the
+		// process is saturated (or flooded from many addresses).
+		w.Header().Set("Retry-After", "1")
+		s.metrics.refused("too_many_pending_server")
+		writeError(w, http.StatusServiceUnavailable, "too_many_pending", "too many unauthenticated sockets on this server, try again")
 		return
 	case errors.Is(full, errTooManyPending):
 		w.Header().Set("Retry-After", "1")

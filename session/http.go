@@ -115,12 +115,10 @@ func issuedBody(is Issued) sessionBody {
 	}
 }
 
+// clientInfo describes the client of r, as sent: the Service and the
+// stores record it as ClientInfo.Recorded returns it.
 func clientInfo(r *http.Request, clientIP ClientIPFunc) ClientInfo {
-	ua := r.UserAgent()
-	if len(ua) > 512 {
-		ua = ua[:512]
-	}
-	return ClientInfo{IP: clientIP(r), UserAgent: ua}
+	return ClientInfo{IP: clientIP(r), UserAgent: r.UserAgent()}
 }
 
 // HandleCreate serves POST /session: a new player without a token, a new
@@ -328,23 +326,33 @@ func (e *requestError) Error() string { return e.msg }
 
 func badRequest(msg string) error { return &requestError{msg: msg} }
 
-// decode reads one JSON object of at most maxBodyBytes into v.
+// decode reads one JSON object of at most maxBodyBytes into v; nothing but
+// whitespace may follow it. (json.Decoder.More is no check for that: it
+// reports false before a '}' or ']', taking it for the end of an enclosing
+// value, so {"a":1}}] would pass.)
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	tooLarge := badRequest(fmt.Sprintf("request body over %d bytes", maxBodyBytes))
+	var maxErr *http.MaxBytesError
 	if err := dec.Decode(v); err != nil {
-		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
-			return badRequest(fmt.Sprintf("request body over %d bytes", maxBodyBytes))
+			return tooLarge
 		}
 		if errors.Is(err, io.EOF) {
 			return badRequest("request body is empty")
 		}
 		return badRequest("request body is not a valid JSON object")
 	}
-	if dec.More() {
-		return badRequest("request body has data after the JSON object")
+	// At the end of the body, Token skips the whitespace and reports
+	// io.EOF; anything else (a token or a syntax error) is data after the
+	// object.
+	switch _, err := dec.Token(); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case errors.As(err, &maxErr):
+		return tooLarge
 	}
-	return nil
+	return badRequest("request body has data after the JSON object")
 }
 
 // encode writes v as JSON with status.

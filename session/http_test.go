@@ -408,6 +408,47 @@ func TestRefreshErrors(t *testing.T) {
 	})
 }
 
+// TestRefreshRefusesTrailingData: the body is one JSON value and nothing
+// but whitespace after it. A closing bracket after the object (which
+// json.Decoder.More takes for the end of an enclosing value) used to pass,
+// and the session rotated.
+func TestRefreshRefusesTrailingData(t *testing.T) {
+	a := newAPI(t, session.Options{})
+	s := a.create(t, "")
+	body := `{"refresh_token":"` + s.RefreshToken + `"}`
+	for _, trailer := range []string{"}", "]", "}}]]", " ]", "\n}", "{}", "x", `"x"`, "0"} {
+		t.Run(trailer, func(t *testing.T) {
+			wantError(t, a.do(t, "POST", "/session/refresh", "", body+trailer), 400, "invalid_request")
+		})
+	}
+	// Nothing rotated: the refresh token is still the session's newest, and
+	// trailing whitespace is fine.
+	if res := a.do(t, "POST", "/session/refresh", "", body+" \r\n\t"); res.status != 200 {
+		t.Fatalf("refresh with trailing whitespace = %d %s, want 200", res.status, res.body)
+	}
+}
+
+// TestRefreshTokenHasOneSpelling: 32 bytes take 43 base64url characters,
+// whose last carries two unused bits. Any other value of those bits is
+// another spelling of the same bytes, and is refused like any unknown
+// token; the session is untouched.
+func TestRefreshTokenHasOneSpelling(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	a := newAPI(t, session.Options{})
+	s := a.create(t, "")
+	last := strings.IndexByte(alphabet, s.RefreshToken[len(s.RefreshToken)-1])
+	if last&3 != 0 {
+		t.Fatalf("refresh token %q: unused bits set", s.RefreshToken)
+	}
+	for bits := 1; bits <= 3; bits++ {
+		other := s.RefreshToken[:len(s.RefreshToken)-1] + string(alphabet[last|bits])
+		wantError(t, a.refresh(t, other), 401, "invalid_token")
+	}
+	if res := a.refresh(t, s.RefreshToken); res.status != 200 {
+		t.Fatalf("refresh with the token as issued = %d %s, want 200", res.status, res.body)
+	}
+}
+
 func TestRefreshRaceOneWins(t *testing.T) {
 	a := newAPI(t, session.Options{})
 	s := a.create(t, "")

@@ -187,6 +187,7 @@ func (s *Service) newSession(playerID uuid.UUID, username string, now time.Time,
 	}
 	now = now.Truncate(time.Microsecond)
 	maxExp := now.Add(s.opts.SessionMaxAge)
+	client = client.Recorded()
 	return Session{
 		ID:           uuid.New(),
 		PlayerID:     playerID,
@@ -289,7 +290,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, client Clien
 	sctx, cancel := s.storeCtx(ctx)
 	defer cancel()
 	start := time.Now()
-	sess, err := s.store.RotateRefresh(sctx, oldHash, newHash, now, now.Add(s.opts.SessionTTL), client)
+	sess, err := s.store.RotateRefresh(sctx, oldHash, newHash, now, now.Add(s.opts.SessionTTL), client.Recorded())
 	s.m.storeDone("rotate_refresh", start, err)
 	if err != nil {
 		s.m.refreshFailed(err)
@@ -422,7 +423,9 @@ func refreshHash(token string) ([]byte, error) {
 	if len(token) != base64.RawURLEncoding.EncodedLen(refreshTokenBytes) {
 		return nil, fmt.Errorf("refresh token of %d bytes: %w", len(token), ErrInvalidToken)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(token)
+	// Strict: the last character's two unused bits must be zero, so that
+	// one token has one spelling.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil {
 		return nil, fmt.Errorf("refresh token not base64url: %w", ErrInvalidToken)
 	}

@@ -1,7 +1,9 @@
 package session
 
 import (
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -84,8 +86,37 @@ type Revocation struct {
 }
 
 // ClientInfo describes the client making a request: recorded on sessions it
-// creates or refreshes.
+// creates or refreshes, as Recorded returns it.
 type ClientInfo struct {
 	IP        string
 	UserAgent string
+}
+
+// MaxUserAgentBytes is the longest user agent a session records.
+const MaxUserAgentBytes = 512
+
+// Recorded returns c as a session records it: valid UTF-8 (each run of
+// invalid bytes becomes U+FFFD), the user agent cut to MaxUserAgentBytes on
+// a character boundary. Clients send any bytes; PostgreSQL refuses text that
+// is not UTF-8, and listings are JSON. Stores apply it to every session they
+// store or refresh, so all of them record the same.
+func (c ClientInfo) Recorded() ClientInfo {
+	c.IP = strings.ToValidUTF8(c.IP, "\uFFFD")
+	c.UserAgent = strings.ToValidUTF8(c.UserAgent, "\uFFFD")
+	if len(c.UserAgent) > MaxUserAgentBytes {
+		cut := MaxUserAgentBytes
+		for cut > 0 && !utf8.RuneStart(c.UserAgent[cut]) {
+			cut--
+		}
+		c.UserAgent = c.UserAgent[:cut]
+	}
+	return c
+}
+
+// Recorded returns s with its IP and UserAgent as ClientInfo.Recorded
+// returns them.
+func (s Session) Recorded() Session {
+	c := ClientInfo{IP: s.IP, UserAgent: s.UserAgent}.Recorded()
+	s.IP, s.UserAgent = c.IP, c.UserAgent
+	return s
 }

@@ -17,6 +17,10 @@ import (
 // Stores also publish every revocation they perform (RevokeSession,
 // RevokePlayerSessions, evictions in CreateSession, reuse in RotateRefresh)
 // to their subscribers; see storetest for the Watch method that delivers them.
+//
+// Every method that stores a session's IP and UserAgent (CreatePlayer,
+// CreateSession, RotateRefresh) records them as ClientInfo.Recorded returns
+// them, whatever bytes it is given.
 type Store interface {
 	// CreatePlayer stores a new player together with its first session, in
 	// one atomic step. It returns ErrUsernameTaken if another player already

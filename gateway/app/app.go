@@ -187,6 +187,7 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 		SendQueue:           cfg.SendQueue,
 		MaxSocketsPerPlayer: cfg.MaxSocketsPerPlayer,
 		MaxPendingPerIP:     cfg.MaxPendingPerIP,
+		MaxPending:          cfg.MaxPending,
 		MaxSocketsPerIP:     cfg.MaxSocketsPerIP,
 		ClientIP:            limitIP,
 		Metrics:             gateway.NewMetrics(reg),

@@ -43,6 +43,7 @@ type config struct {
 	SendQueue            int
 	MaxSocketsPerPlayer  int
 	MaxPendingPerIP      int
+	MaxPending           int // 0: the gateway's default, 512 per CPU
 	MaxSocketsPerIP      int
 	StoreTimeout         time.Duration
 	DrainTimeout         time.Duration
@@ -128,6 +129,7 @@ func settings() []setting {
 		{"GATEWAY_SEND_QUEUE", "64", "frames waiting for a slow client before 1013", intInto(func(c *config) *int { return &c.SendQueue })},
 		{"GATEWAY_MAX_SOCKETS_PER_PLAYER", "10", "sockets per player; then 4008", intInto(func(c *config) *int { return &c.MaxSocketsPerPlayer })},
 		{"GATEWAY_MAX_PENDING_PER_IP", "32", "unauthenticated sockets per address; then 429", intInto(func(c *config) *int { return &c.MaxPendingPerIP })},
+		{"GATEWAY_MAX_PENDING", "", "unauthenticated sockets of the whole process; then 503; empty = 512 per CPU", optionalIntInto(func(c *config) *int { return &c.MaxPending })},
 		{"GATEWAY_MAX_SOCKETS_PER_IP", "1000", "sockets per address, pending and authenticated; then 429", intInto(func(c *config) *int { return &c.MaxSocketsPerIP })},
 		{"GATEWAY_STORE_TIMEOUT", "2s", "bound on every store call", durationInto(func(c *config) *time.Duration { return &c.StoreTimeout })},
 		{"GATEWAY_DRAIN_TIMEOUT", "10s", "shutdown budget", durationInto(func(c *config) *time.Duration { return &c.DrainTimeout })},
@@ -239,6 +241,18 @@ func intInto(field func(*config) *int) func(*config, string) error {
 		n, err := parsePositive(v)
 		*field(c) = n
 		return err
+	}
+}
+
+// optionalIntInto is intInto where empty means 0: the component's own
+// default.
+func optionalIntInto(field func(*config) *int) func(*config, string) error {
+	return func(c *config, v string) error {
+		if v == "" {
+			*field(c) = 0
+			return nil
+		}
+		return intInto(field)(c, v)
 	}
 }
 

@@ -84,6 +84,49 @@ func TestPostgresContract(t *testing.T) {
 	g.waitReady(t)
 }
 
+// TestPostgresUserAgentNotUTF8: PostgreSQL refuses text that is not UTF-8,
+// so a User-Agent of other bytes (or one cut through a character at the
+// 512-byte bound) made POST /session answer 500. It is recorded as valid
+// UTF-8, on creation and on refresh.
+func TestPostgresUserAgentNotUTF8(t *testing.T) {
+	db := pgtest.Schema(t)
+	g := startGateway(t, map[string]string{"GATEWAY_DATABASE_URL": db, "GATEWAY_JWT_SECRET": testSecret})
+	for ua, recorded := range map[string]string{
+		"bot\xff\xfe":                  "bot\uFFFD",
+		strings.Repeat("a", 511) + "é": strings.Repeat("a", 511),
+	} {
+		res := g.do(t, "POST", "/session", map[string]string{"User-Agent": ua})
+		if res.status != http.StatusCreated {
+			t.Fatalf("POST /session with User-Agent %.12q... = %d %s, want 201", ua, res.status, res.body)
+		}
+		var s struct {
+			Token        string `json:"token"`
+			RefreshToken string `json:"refresh_token"`
+		}
+		if err := json.Unmarshal([]byte(res.body), &s); err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", g.url+"/session/refresh", strings.NewReader(`{"refresh_token":"`+s.RefreshToken+`"}`))
+		req.Header.Set("User-Agent", ua)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("refresh with User-Agent %.12q... = %d %s, want 200", ua, r.StatusCode, b)
+		}
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatal(err)
+		}
+		res = g.do(t, "GET", "/sessions", map[string]string{"Authorization": "Bearer " + s.Token})
+		if res.status != http.StatusOK || !strings.Contains(res.body, `"user_agent":"`+recorded+`"`) {
+			t.Fatalf("GET /sessions = %d %s", res.status, res.body)
+		}
+	}
+}
+
 func TestPostgresSessionSurvivesRestart(t *testing.T) {
 	db := pgtest.Schema(t)
 	env := map[string]string{"GATEWAY_DATABASE_URL": db, "GATEWAY_JWT_SECRET": testSecret}

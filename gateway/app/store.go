@@ -39,8 +39,9 @@ func openStore(ctx context.Context, cfg config, log zerolog.Logger) (backend, er
 		return nil, err
 	}
 	st, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{
-		Timeout: cfg.StoreTimeout,
-		Logger:  log.With().Str("component", "postgres").Logger(),
+		Timeout:  cfg.StoreTimeout,
+		NodeName: cfg.NodeName,
+		Logger:   log.With().Str("component", "postgres").Logger(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("GATEWAY_DATABASE_URL: %w", err)

@@ -209,6 +209,7 @@ func (st *Store) RotateRefresh(_ context.Context, oldHash, newHash []byte, now, 
 	if r.s.MaxExpiresAt.Before(idleUntil) {
 		r.s.ExpiresAt = r.s.MaxExpiresAt
 	}
+	client = client.Recorded()
 	r.s.IP = client.IP
 	r.s.UserAgent = client.UserAgent
 	return st.outLocked(r), nil
@@ -307,6 +308,7 @@ func (st *Store) hashUsedLocked(h []byte) bool {
 
 // insertLocked stores a copy of s, whose player exists.
 func (st *Store) insertLocked(s session.Session) {
+	s = s.Recorded()
 	s.Username = ""
 	s.RefreshHash = bytes.Clone(s.RefreshHash)
 	st.sessions[s.ID] = &row{s: s}

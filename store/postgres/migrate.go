@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The migrator is our own rather than pressly/goose: the store needs only
@@ -73,8 +74,18 @@ func migrations() ([]migration, error) {
 // and then find nothing to do. Waiting for that lock, like connecting, is
 // bounded only by ctx: give it a deadline. Operators run it with
 // `gateway migrate`; the gateway also runs it at start-up.
+//
+// url is parsed as Open parses it: pgxpool's own parameters (pool_max_conns,
+// ...) are accepted and ignored here, not sent to PostgreSQL as settings.
 func Migrate(ctx context.Context, url string) error {
-	conn, err := pgx.Connect(ctx, url)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "gateway migrate"
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", unavailable(ctx, err))
 	}

@@ -45,3 +45,18 @@ func TestMigrateConcurrently(t *testing.T) {
 	s := openStore(t, u, postgres.Options{})
 	newPlayer(t, s, base)
 }
+
+// TestMigrateTakesPoolParameters: pgxpool's own URL parameters
+// (pool_max_conns, ...) configure the store's pool; the migration, which
+// connects alone, must not send them to PostgreSQL as settings.
+func TestMigrateTakesPoolParameters(t *testing.T) {
+	u := pgtest.Schema(t) + "&pool_max_conns=7&pool_min_conns=1&pool_max_conn_lifetime=1h"
+	if err := postgres.Migrate(t.Context(), u); err != nil {
+		t.Fatalf("Migrate(%s): %v", u, err)
+	}
+	s := openStore(t, u, postgres.Options{})
+	if got := s.MaxConns(); got != 7 {
+		t.Errorf("MaxConns() = %d, want the URL's 7", got)
+	}
+	newPlayer(t, s, base)
+}

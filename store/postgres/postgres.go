@@ -24,6 +24,11 @@ type Options struct {
 	ListenReconnectDelay time.Duration
 	// MaxConns caps the pool. Defaults to pgxpool's default (at least 4).
 	MaxConns int32
+	// NodeName names this process in the application_name of its
+	// connections, "gateway <node> pool" and "gateway <node> listen", so
+	// that pg_stat_activity tells the listener from the pool and one
+	// gateway from another. Empty means "gateway pool", "gateway listen".
+	NodeName string
 	// Logger receives the listener's connection errors. The zero Logger
 	// discards them.
 	Logger zerolog.Logger
@@ -64,7 +69,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
+	prefix := appPrefix(cfg.ConnConfig, opts.NodeName)
 	connConfig := cfg.ConnConfig.Copy()
+	connConfig.RuntimeParams["application_name"] = prefix + " listen"
+	cfg.ConnConfig.RuntimeParams["application_name"] = prefix + " pool"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -78,12 +86,38 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}, nil
 }
 
+// maxAppPrefix keeps "<prefix> listen" within PostgreSQL's 63 bytes of
+// application_name, which it would otherwise cut, role and all.
+const maxAppPrefix = 63 - len(" listen")
+
+// appPrefix is what the store's application names start with: the URL's
+// application_name if it has one, else "gateway <node>" ("gateway" without
+// a node), cut to maxAppPrefix bytes.
+func appPrefix(cfg *pgx.ConnConfig, node string) string {
+	prefix := cfg.RuntimeParams["application_name"]
+	switch {
+	case prefix != "":
+	case node != "":
+		prefix = "gateway " + node
+	default:
+		prefix = "gateway"
+	}
+	if len(prefix) > maxAppPrefix {
+		prefix = prefix[:maxAppPrefix]
+	}
+	return prefix
+}
+
 // Close closes the pool, waiting for the connections in use to be returned.
 // Watch calls have their own connections: end their contexts.
 func (s *Store) Close() error {
 	s.pool.Close()
 	return nil
 }
+
+// MaxConns is the pool's size: Options.MaxConns, else pool_max_conns of
+// the URL, else pgxpool's default.
+func (s *Store) MaxConns() int32 { return s.pool.Config().MaxConns }
 
 // Ping checks that the database answers, for readiness probes.
 func (s *Store) Ping(ctx context.Context) error {

@@ -69,8 +69,10 @@ const insertSession = `INSERT INTO sessions (id, player_id, created_at, last_see
 	max_expires_at, revoked_at, revoked_reason, ip, user_agent, refresh_hash)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
-// sessionArgs are the arguments of insertSession for s.
+// sessionArgs are the arguments of insertSession for s, its client as
+// recorded (PostgreSQL refuses text that is not UTF-8).
 func sessionArgs(s session.Session) []any {
+	s = s.Recorded()
 	return []any{s.ID, s.PlayerID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt,
 		s.MaxExpiresAt, nullTime(s.RevokedAt), s.RevokedReason, s.IP, s.UserAgent, s.RefreshHash}
 }
@@ -204,6 +206,7 @@ func sessionErr(ctx context.Context, verb string, id uuid.UUID, err error) error
 func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, now, idleUntil time.Time, client session.ClientInfo) (session.Session, error) {
 	var rotated session.Session
 	var outcome error // an error outcome whose changes are committed all the same
+	client = client.Recorded()
 	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		outcome = nil
 		cur, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+`

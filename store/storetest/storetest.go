@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"CreateSession", createSessionTests()},
 		{"TouchSession", touchSessionTests()},
 		{"RotateRefresh", rotateRefreshTests()},
+		{"ClientInfo", clientInfoTests()},
 		{"RevokeSession", revokeSessionTests()},
 		{"RevokePlayerSessions", revokePlayerSessionsTests()},
 		{"PlayerSessions", playerSessionsTests()},

@@ -129,45 +129,67 @@ const (
 )
 
 // withDefaults returns o with every zero field set to its default.
+// DefaultOptions returns the default of every setting that has one: the
+// values the zero Options stands for, and the defaults the gateway's
+// settings show. It is the only place they are written.
+func DefaultOptions() Options {
+	return Options{
+		AuthTimeout:         10 * time.Second,
+		MaxMessageBytes:     65536,
+		MessageRate:         50,
+		MessageBurst:        100,
+		PingInterval:        25 * time.Second,
+		PingTimeout:         10 * time.Second,
+		WriteTimeout:        10 * time.Second,
+		SendQueue:           64,
+		SendQueueBytes:      1 << 20,
+		MaxSocketsPerPlayer: 10,
+		MaxPendingPerIP:     32,
+		MaxPending:          pendingPerCPU * runtime.GOMAXPROCS(0),
+		MaxSocketsPerIP:     1000,
+	}
+}
+
 func (o Options) withDefaults() Options {
+	d := DefaultOptions()
 	if o.AuthTimeout <= 0 {
-		o.AuthTimeout = 10 * time.Second
+		o.AuthTimeout = d.AuthTimeout
 	}
 	if o.MaxMessageBytes <= 0 {
-		o.MaxMessageBytes = 65536
+		o.MaxMessageBytes = d.MaxMessageBytes
 	}
 	if o.MessageRate == 0 {
-		o.MessageRate = 50
+		o.MessageRate = d.MessageRate
 	}
 	if o.MessageBurst <= 0 {
-		o.MessageBurst = 100
+		o.MessageBurst = d.MessageBurst
 	}
 	if o.PingInterval == 0 {
-		o.PingInterval = 25 * time.Second
+		o.PingInterval = d.PingInterval
 	}
 	if o.PingTimeout <= 0 {
-		o.PingTimeout = 10 * time.Second
+		o.PingTimeout = d.PingTimeout
 	}
 	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = 10 * time.Second
+		o.WriteTimeout = d.WriteTimeout
 	}
 	if o.SendQueue <= 0 {
-		o.SendQueue = 64
+		o.SendQueue = d.SendQueue
 	}
 	if o.SendQueueBytes <= 0 {
-		o.SendQueueBytes = 1 << 20
+		o.SendQueueBytes = d.SendQueueBytes
 	}
 	if o.MaxSocketsPerPlayer == 0 {
-		o.MaxSocketsPerPlayer = 10
+		o.MaxSocketsPerPlayer = d.MaxSocketsPerPlayer
 	}
 	if o.MaxPendingPerIP == 0 {
-		o.MaxPendingPerIP = 32
+		o.MaxPendingPerIP = d.MaxPendingPerIP
 	}
 	if o.MaxPending == 0 {
-		o.MaxPending = pendingPerCPU * runtime.GOMAXPROCS(0)
+		o.MaxPending = d.MaxPending
 	}
 	if o.MaxSocketsPerIP == 0 {
-		o.MaxSocketsPerIP = 1000
+		o.MaxSocketsPerIP = d.MaxSocketsPerIP
 	}
 	if o.ClientIP == nil {
 		o.ClientIP = remoteHost

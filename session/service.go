@@ -42,24 +42,39 @@ type Options struct {
 	Metrics *Metrics
 }
 
+// DefaultOptions returns the default of every setting that has one: the
+// values the zero Options stands for, and the defaults the gateway's
+// settings show. It is the only place they are written.
+func DefaultOptions() Options {
+	return Options{
+		TokenTTL:             time.Hour,
+		SessionTTL:           168 * time.Hour,
+		SessionMaxAge:        720 * time.Hour,
+		MaxSessionsPerPlayer: 5,
+		StoreTimeout:         2 * time.Second,
+		CleanupInterval:      time.Minute,
+	}
+}
+
 func (o Options) withDefaults() Options {
+	d := DefaultOptions()
 	if o.TokenTTL <= 0 {
-		o.TokenTTL = time.Hour
+		o.TokenTTL = d.TokenTTL
 	}
 	if o.SessionTTL <= 0 {
-		o.SessionTTL = 168 * time.Hour
+		o.SessionTTL = d.SessionTTL
 	}
 	if o.SessionMaxAge <= 0 {
-		o.SessionMaxAge = 720 * time.Hour
+		o.SessionMaxAge = d.SessionMaxAge
 	}
 	if o.MaxSessionsPerPlayer == 0 {
-		o.MaxSessionsPerPlayer = 5
+		o.MaxSessionsPerPlayer = d.MaxSessionsPerPlayer
 	}
 	if o.StoreTimeout <= 0 {
-		o.StoreTimeout = 2 * time.Second
+		o.StoreTimeout = d.StoreTimeout
 	}
 	if o.CleanupInterval <= 0 {
-		o.CleanupInterval = time.Minute
+		o.CleanupInterval = d.CleanupInterval
 	}
 	if o.Now == nil {
 		o.Now = time.Now

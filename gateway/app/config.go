@@ -14,6 +14,10 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/bigtwo/gateway/gateway"
+	"github.com/bigtwo/gateway/gateway/room/tables"
+	"github.com/bigtwo/gateway/session"
 )
 
 // config is every setting of the gateway, parsed and checked.
@@ -68,7 +72,11 @@ func (s setting) flagName() string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(s.env, "GATEWAY_")), "_", "-")
 }
 
+// settings is the table of every setting. Defaults that a package applies
+// to a zero option come from that package's DefaultOptions, so each is
+// written once.
 func settings() []setting {
+	gw, ss, tb := gateway.DefaultOptions(), session.DefaultOptions(), tables.DefaultOptions()
 	return []setting{
 		{"GATEWAY_ADDR", ":8080", "listen address", func(c *config, v string) error { c.Addr = v; return nil }},
 		{"GATEWAY_DATABASE_URL", "", "PostgreSQL URL; empty = memory store", func(c *config, v string) error { c.DatabaseURL = v; return nil }},
@@ -88,13 +96,13 @@ func settings() []setting {
 			}
 			return nil
 		}},
-		{"GATEWAY_TOKEN_TTL", "1h", "access token lifetime", durationInto(func(c *config) *time.Duration { return &c.TokenTTL })},
-		{"GATEWAY_SESSION_TTL", "168h", "idle session lifetime", durationInto(func(c *config) *time.Duration { return &c.SessionTTL })},
-		{"GATEWAY_SESSION_MAX_AGE", "720h", "absolute session lifetime", durationInto(func(c *config) *time.Duration { return &c.SessionMaxAge })},
-		{"GATEWAY_MAX_SESSIONS_PER_PLAYER", "5", "active sessions per player; the oldest is evicted past it", intInto(func(c *config) *int { return &c.MaxSessionsPerPlayer })},
+		{"GATEWAY_TOKEN_TTL", dur(ss.TokenTTL), "access token lifetime", durationInto(func(c *config) *time.Duration { return &c.TokenTTL })},
+		{"GATEWAY_SESSION_TTL", dur(ss.SessionTTL), "idle session lifetime", durationInto(func(c *config) *time.Duration { return &c.SessionTTL })},
+		{"GATEWAY_SESSION_MAX_AGE", dur(ss.SessionMaxAge), "absolute session lifetime", durationInto(func(c *config) *time.Duration { return &c.SessionMaxAge })},
+		{"GATEWAY_MAX_SESSIONS_PER_PLAYER", strconv.Itoa(ss.MaxSessionsPerPlayer), "active sessions per player; the oldest is evicted past it", intInto(func(c *config) *int { return &c.MaxSessionsPerPlayer })},
 		{"GATEWAY_ALLOWED_ORIGINS", "", "comma-separated WebSocket Origin host patterns; empty = same host", func(c *config, v string) error { c.AllowedOrigins = splitList(v); return nil }},
 		{"GATEWAY_ADMIN_TOKEN", "", "admin API bearer token; empty = admin API off", func(c *config, v string) error { c.AdminToken = v; return nil }},
-		{"GATEWAY_AUTH_TIMEOUT", "10s", "first-frame auth deadline", durationInto(func(c *config) *time.Duration { return &c.AuthTimeout })},
+		{"GATEWAY_AUTH_TIMEOUT", dur(gw.AuthTimeout), "first-frame auth deadline", durationInto(func(c *config) *time.Duration { return &c.AuthTimeout })},
 		{"GATEWAY_SESSION_RATE", "10/m", "POST /session per client IP (N/s, N/m, N/h or off)", func(c *config, v string) error {
 			l, err := parseRate(v)
 			c.SessionRate = l
@@ -107,34 +115,34 @@ func settings() []setting {
 			return err
 		}},
 		{"GATEWAY_REFRESH_BURST", "60", "POST /session/refresh burst per client IP", intInto(func(c *config) *int { return &c.RefreshBurst })},
-		{"GATEWAY_MESSAGE_RATE", "50/s", "frames per socket (N/s, N/m, N/h or off)", func(c *config, v string) error {
+		{"GATEWAY_MESSAGE_RATE", perSecond(gw.MessageRate), "frames per socket (N/s, N/m, N/h or off)", func(c *config, v string) error {
 			l, err := parseRate(v)
 			c.MessageRate = l
 			return err
 		}},
-		{"GATEWAY_MESSAGE_BURST", "100", "frames burst per socket", intInto(func(c *config) *int { return &c.MessageBurst })},
+		{"GATEWAY_MESSAGE_BURST", strconv.Itoa(gw.MessageBurst), "frames burst per socket", intInto(func(c *config) *int { return &c.MessageBurst })},
 		{"GATEWAY_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed", func(c *config, v string) error {
 			p, err := parsePrefixes(v)
 			c.TrustedProxies = p
 			return err
 		}},
-		{"GATEWAY_CLEANUP_INTERVAL", "1m", "expired-session sweep interval", durationInto(func(c *config) *time.Duration { return &c.CleanupInterval })},
-		{"GATEWAY_MAX_MESSAGE_BYTES", "65536", "read limit of an authenticated socket", func(c *config, v string) error {
+		{"GATEWAY_CLEANUP_INTERVAL", dur(ss.CleanupInterval), "expired-session sweep interval", durationInto(func(c *config) *time.Duration { return &c.CleanupInterval })},
+		{"GATEWAY_MAX_MESSAGE_BYTES", strconv.FormatInt(gw.MaxMessageBytes, 10), "read limit of an authenticated socket", func(c *config, v string) error {
 			n, err := parsePositive(v)
 			c.MaxMessageBytes = int64(n)
 			return err
 		}},
-		{"GATEWAY_PING_INTERVAL", "25s", "server heartbeat interval", durationInto(func(c *config) *time.Duration { return &c.PingInterval })},
-		{"GATEWAY_PING_TIMEOUT", "10s", "heartbeat answer deadline", durationInto(func(c *config) *time.Duration { return &c.PingTimeout })},
-		{"GATEWAY_SEND_QUEUE", "64", "frames waiting for a slow client before 1013", intInto(func(c *config) *int { return &c.SendQueue })},
-		{"GATEWAY_MAX_SOCKETS_PER_PLAYER", "10", "sockets per player; then 4008", intInto(func(c *config) *int { return &c.MaxSocketsPerPlayer })},
-		{"GATEWAY_MAX_PENDING_PER_IP", "32", "unauthenticated sockets per address; then 429", intInto(func(c *config) *int { return &c.MaxPendingPerIP })},
+		{"GATEWAY_PING_INTERVAL", dur(gw.PingInterval), "server heartbeat interval", durationInto(func(c *config) *time.Duration { return &c.PingInterval })},
+		{"GATEWAY_PING_TIMEOUT", dur(gw.PingTimeout), "heartbeat answer deadline", durationInto(func(c *config) *time.Duration { return &c.PingTimeout })},
+		{"GATEWAY_SEND_QUEUE", strconv.Itoa(gw.SendQueue), "frames waiting for a slow client before 1013", intInto(func(c *config) *int { return &c.SendQueue })},
+		{"GATEWAY_MAX_SOCKETS_PER_PLAYER", strconv.Itoa(gw.MaxSocketsPerPlayer), "sockets per player; then 4008", intInto(func(c *config) *int { return &c.MaxSocketsPerPlayer })},
+		{"GATEWAY_MAX_PENDING_PER_IP", strconv.Itoa(gw.MaxPendingPerIP), "unauthenticated sockets per address; then 429", intInto(func(c *config) *int { return &c.MaxPendingPerIP })},
 		{"GATEWAY_MAX_PENDING", "", "unauthenticated sockets of the whole process; then 503; empty = 512 per CPU", optionalIntInto(func(c *config) *int { return &c.MaxPending })},
-		{"GATEWAY_MAX_SOCKETS_PER_IP", "1000", "sockets per address, pending and authenticated; then 429", intInto(func(c *config) *int { return &c.MaxSocketsPerIP })},
-		{"GATEWAY_STORE_TIMEOUT", "2s", "bound on every store call", durationInto(func(c *config) *time.Duration { return &c.StoreTimeout })},
+		{"GATEWAY_MAX_SOCKETS_PER_IP", strconv.Itoa(gw.MaxSocketsPerIP), "sockets per address, pending and authenticated; then 429", intInto(func(c *config) *int { return &c.MaxSocketsPerIP })},
+		{"GATEWAY_STORE_TIMEOUT", dur(ss.StoreTimeout), "bound on every store call", durationInto(func(c *config) *time.Duration { return &c.StoreTimeout })},
 		{"GATEWAY_DRAIN_TIMEOUT", "10s", "shutdown budget", durationInto(func(c *config) *time.Duration { return &c.DrainTimeout })},
-		{"GATEWAY_TURN_TIMEOUT", "30s", "a Big Two turn's deadline; then the bot move", durationInto(func(c *config) *time.Duration { return &c.TurnTimeout })},
-		{"GATEWAY_SEAT_GRACE", "2m", "how long an away player keeps a seat between hands", durationInto(func(c *config) *time.Duration { return &c.SeatGrace })},
+		{"GATEWAY_TURN_TIMEOUT", dur(tb.TurnTimeout), "a Big Two turn's deadline; then the bot move", durationInto(func(c *config) *time.Duration { return &c.TurnTimeout })},
+		{"GATEWAY_SEAT_GRACE", dur(tb.SeatGrace), "how long an away player keeps a seat between hands", durationInto(func(c *config) *time.Duration { return &c.SeatGrace })},
 		{"GATEWAY_NODE_NAME", "", "this gateway's name in logs, metrics and the admin API; empty = host name + random suffix", func(c *config, v string) error {
 			if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 				return fmt.Errorf("invalid node name %q (at most 64 printable characters, no spaces)", v)
@@ -210,6 +218,23 @@ func defaultNodeName() string {
 		host = host[:i]
 	}
 	return fmt.Sprintf("%s-%04x", host, rand.Uint32()&0xffff)
+}
+
+// dur writes a default duration as a person would: 168h, 25s, 2m.
+func dur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// perSecond writes a default rate: 50/s.
+func perSecond(l rate.Limit) string {
+	return strconv.FormatFloat(float64(l), 'f', -1, 64) + "/s"
 }
 
 // lookup treats an empty variable as unset.

@@ -38,18 +38,30 @@ type Options struct {
 	ListTables int
 }
 
+// DefaultOptions returns the default of every setting that has one: the
+// values the zero Options stands for, and the defaults the gateway's
+// settings show. It is the only place they are written.
+func DefaultOptions() Options {
+	return Options{
+		TurnTimeout: 30 * time.Second,
+		SeatGrace:   2 * time.Minute,
+		ListTables:  100,
+	}
+}
+
 func (o Options) withDefaults() Options {
+	d := DefaultOptions()
 	if o.TurnTimeout <= 0 {
-		o.TurnTimeout = 30 * time.Second
+		o.TurnTimeout = d.TurnTimeout
 	}
 	if o.SeatGrace <= 0 {
-		o.SeatGrace = 2 * time.Minute
+		o.SeatGrace = d.SeatGrace
 	}
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
 	if o.ListTables <= 0 {
-		o.ListTables = 100
+		o.ListTables = d.ListTables
 	}
 	return o
 }

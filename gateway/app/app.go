@@ -203,6 +203,8 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 		clientIP:   clientIP,
 		limitIP:    limitIP,
 		adminToken: cfg.AdminToken,
+		rooms:      rooms,
+		node:       cfg.NodeName,
 		registry:   reg,
 		log:        log.With().Str("component", "http").Logger(),
 	})

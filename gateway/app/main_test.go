@@ -216,13 +216,34 @@ func TestRouterErrorsAreJSON(t *testing.T) {
 }
 
 func TestAdminEnabled(t *testing.T) {
-	g := startGateway(t, map[string]string{"GATEWAY_ADMIN_TOKEN": "let-me-in-please"})
+	g := startGateway(t, map[string]string{"GATEWAY_ADMIN_TOKEN": "let-me-in-please", "GATEWAY_NODE_NAME": "node-a"})
 	tok, _ := g.createSession(t)
 	wantJSONError(t, g.do(t, "GET", "/admin/sessions?player_id=00000000-0000-0000-0000-000000000000", nil), 401, "missing_token")
 	wantJSONError(t, g.do(t, "GET", "/admin/sessions?player_id=00000000-0000-0000-0000-000000000000", map[string]string{"Authorization": "Bearer " + tok}), 403, "forbidden")
 	res := g.do(t, "GET", "/admin/sessions?player_id=00000000-0000-0000-0000-000000000000", map[string]string{"Authorization": "Bearer let-me-in-please"})
 	if res.status != 200 {
 		t.Fatalf("admin list = %d %s", res.status, res.body)
+	}
+
+	// A chat room and a table, listed with this gateway as their host.
+	c, _, err := websocket.Dial(t.Context(), "ws"+strings.TrimPrefix(g.url, "http")+"/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.CloseNow()
+	waitType(t, c, "welcome")
+	for _, f := range []string{`{"type":"room.join","data":{"room":"lobby"}}`, `{"type":"game.sit","data":{"table":"t1"}}`} {
+		if err := c.Write(t.Context(), websocket.MessageText, []byte(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitType(t, c, "room.joined")
+	waitType(t, c, "game.seated")
+	wantJSONError(t, g.do(t, "GET", "/admin/rooms", map[string]string{"Authorization": "Bearer " + tok}), 403, "forbidden")
+	res = g.do(t, "GET", "/admin/rooms", map[string]string{"Authorization": "Bearer let-me-in-please"})
+	want := `{"rooms":[{"room":"lobby","kind":"chat","host":"node-a","members":1},{"room":"t1","kind":"table","host":"node-a","members":1}]}` + "\n"
+	if res.status != 200 || res.body != want {
+		t.Fatalf("GET /admin/rooms = %d %s, want 200 %s", res.status, res.body, want)
 	}
 }
 

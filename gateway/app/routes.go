@@ -1,14 +1,19 @@
 package app
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/bigtwo/gateway/gateway"
+	"github.com/bigtwo/gateway/gateway/room"
 	"github.com/bigtwo/gateway/session"
 	"github.com/bigtwo/gateway/web"
 )
@@ -30,6 +35,8 @@ type routeDeps struct {
 	clientIP   func(*http.Request) string // the client's address, for logs and sessions
 	limitIP    func(*http.Request) string // its key for per-address limits (IPv6: the /64)
 	adminToken string
+	rooms      *room.Runtime // for the admin API's room listing
+	node       string        // this gateway's name
 	registry   *prometheus.Registry
 	log        zerolog.Logger
 }
@@ -51,6 +58,7 @@ func addRoutes(mux *http.ServeMux, d routeDeps) {
 		mux.Handle("GET /admin/sessions", admin(session.HandleAdminSessions(d.sessions, d.log)))
 		mux.Handle("DELETE /admin/sessions/{id}", admin(session.HandleAdminRevokeSession(d.sessions, d.log)))
 		mux.Handle("DELETE /admin/players/{id}/sessions", admin(session.HandleAdminRevokePlayer(d.sessions, d.log)))
+		mux.Handle("GET /admin/rooms", admin(handleAdminRooms(d.rooms, d.node)))
 	}
 
 	mux.Handle("GET /ws", d.gw)
@@ -99,6 +107,31 @@ func handleReadyz(store pinger, gw *gateway.Server) http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+	})
+}
+
+// handleAdminRooms lists the rooms this gateway hosts, by kind and name:
+// {"rooms":[{"room","kind","host","members"}]}.
+func handleAdminRooms(rooms *room.Runtime, node string) http.Handler {
+	type entry struct {
+		Room    string `json:"room"`
+		Kind    string `json:"kind"`
+		Host    string `json:"host"`
+		Members int    `json:"members"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list := rooms.Rooms()
+		slices.SortFunc(list, func(a, b room.Info) int {
+			return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Name, b.Name))
+		})
+		out := make([]entry, len(list))
+		for i, ri := range list {
+			out[i] = entry{Room: ri.Name, Kind: ri.Kind, Host: node, Members: ri.Members}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(struct {
+			Rooms []entry `json:"rooms"`
+		}{out})
 	})
 }
 

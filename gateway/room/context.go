@@ -241,16 +241,20 @@ func (c *Context) SetSummary(v any) { c.summary = v }
 // Timer is a room timer: its function runs in the room's order, and it
 // stops with the room.
 type Timer struct {
-	r *room
-	t *time.Timer
-	f func(*Context)
+	r    *room
+	t    *time.Timer
+	f    func(*Context)
+	when time.Time // the deadline, on the time package's clock
+	seq  uint64    // the order it was set in, among the room's timers
 }
 
 // After runs f in the room's order after d, unless the timer is stopped
-// or the room ends first.
+// or the room ends first. Timers run by deadline, and timers due at the
+// same time in the order they were set.
 func (c *Context) After(d time.Duration, f func(*Context)) *Timer {
 	r := c.r
-	t := &Timer{r: r, f: f}
+	r.timerSeq++
+	t := &Timer{r: r, f: f, when: time.Now().Add(d), seq: r.timerSeq}
 	if r.timers == nil { // stopped room
 		return t
 	}

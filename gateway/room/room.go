@@ -1,8 +1,10 @@
 package room
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -105,7 +107,6 @@ const (
 	evGone                         // sock ended, for why
 	evRevoke                       // session of player revoked
 	evTimer                        // timer fires
-	evGrace                        // a hold's grace ran out for player
 	evStop                         // the runtime shuts down
 )
 
@@ -135,12 +136,13 @@ type room struct {
 	summary Info
 
 	// Touched only by the running event.
-	h       Handler
-	ctx     Context
-	members map[uuid.UUID]*member
-	seq     uint64
-	timers  map[*Timer]struct{}
-	stopped bool
+	h        Handler
+	ctx      Context
+	members  map[uuid.UUID]*member
+	seq      uint64
+	timers   map[*Timer]struct{}
+	timerSeq uint64
+	stopped  bool
 }
 
 // member is one player's membership of a room.
@@ -228,10 +230,7 @@ func (r *room) run(ev event) {
 	case evRevoke:
 		r.revoke(ev.player, ev.session)
 	case evTimer:
-		if _, ok := r.timers[ev.timer]; ok {
-			delete(r.timers, ev.timer)
-			ev.timer.f(c)
-		}
+		r.fire(ev.timer)
 	case evStop:
 		if s, ok := r.h.(Stopper); ok {
 			s.Stop(c)
@@ -242,6 +241,37 @@ func (r *room) run(ev event) {
 	r.publish()
 	if len(r.members) == 0 {
 		r.vanish()
+	}
+}
+
+// fire runs timer t, if it is still pending, and first every pending timer
+// due no later than t, by deadline then by the order they were set:
+// time.AfterFunc runs each callback on its own goroutine, so their events
+// may be queued out of order. A timer that runs here is skipped when its
+// own event comes.
+func (r *room) fire(t *Timer) {
+	if _, ok := r.timers[t]; !ok {
+		return
+	}
+	var due []*Timer
+	for o := range r.timers {
+		if !o.when.After(t.when) {
+			due = append(due, o)
+		}
+	}
+	slices.SortFunc(due, func(a, b *Timer) int {
+		if c := a.when.Compare(b.when); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	for _, o := range due {
+		if _, ok := r.timers[o]; !ok { // stopped by one that ran before it
+			continue
+		}
+		delete(r.timers, o)
+		o.t.Stop()
+		o.f(&r.ctx)
 	}
 }
 

@@ -91,7 +91,8 @@ func (c *Context) LeaveSocket(s Socket) (last bool) {
 // later, is in the room; when the last one ends they stay a member, away
 // (Awayer), and a new socket brings them back (Returner). With grace > 0
 // a member away for that long leaves (Handler.Leave with Dropped); with 0
-// the hold lasts until Release or Remove. A revoked session ends the hold
+// the hold lasts until Release or Remove. The revocation of a session that
+// had a socket in the room ends the hold (Handler.Leave with Revoked)
 // unless a socket of another session of theirs is in the room.
 func (c *Context) Hold(p uuid.UUID, grace time.Duration) error {
 	m := c.r.members[p]

@@ -110,3 +110,26 @@ func TestRevokeOneSessionOfTwo(t *testing.T) {
 		})
 	}
 }
+
+// A held player away from the room keeps their place when a session of
+// theirs that never was in the room is revoked (a session evicted on
+// another device); the revocation of the session they played with ends it.
+func TestRevokeSessionNotInRoom(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newRig(t, Options{})
+		alice, bob := newPlayer("alice"), newPlayer("bob")
+		a, b := g.tab(alice), g.tab(bob)
+		g.must(a, "t.hold")
+		g.must(b, "t.join")
+		g.rt.disconnect(a.id, Dropped)
+		g.revoke(alice, uuid.New())
+		synctest.Wait()
+		g.expect("0s t.hold alice", "0s t.join bob", "0s away alice")
+		if _, ok := g.member(b, alice); !ok {
+			t.Fatal("alice lost her place to the revocation of a session that was never in the room")
+		}
+		g.revoke(alice, alice.session)
+		synctest.Wait()
+		g.expect("0s leave alice revoked")
+	})
+}

@@ -391,10 +391,11 @@ func (r *room) away(m *member) {
 }
 
 // revoke handles a revoked session of player pid: its sockets no longer
-// count; a member left with none leaves with Revoked.
+// count; a member left with none leaves with Revoked. A session that never
+// had a socket in the room (another device's, evicted) changes nothing.
 func (r *room) revoke(pid, sid uuid.UUID) {
 	m := r.members[pid]
-	if m == nil {
+	if m == nil || !m.sessions[sid] {
 		return
 	}
 	for id, s := range m.sockets {

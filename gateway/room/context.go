@@ -3,6 +3,7 @@ package room
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"slices"
 	"time"
 
@@ -44,30 +45,33 @@ type Member struct {
 }
 
 // Join puts socket s in the room, making its player a member if they were
-// not (first is then true). Joining again is harmless. It fails with
-// ErrTooManyRooms, ErrRoomFull or a per-address too_many_rooms when a cap
-// is reached, and does nothing for a socket that has already ended.
+// not (first is then true). Joining again is harmless; a held player
+// joining while away is back (no Returner call: the room asked). It fails
+// with ErrTooManyRooms, ErrRoomFull or a per-address too_many_rooms when a
+// cap is reached, and does nothing for a socket that has already ended.
 func (c *Context) Join(s Socket) (first bool, err error) {
 	r := c.r
-	if !r.rt.live(s) {
-		return false, nil
-	}
 	m := r.members[s.Player.ID]
 	if m == nil {
 		if len(r.members) >= r.rt.opts.MaxMembers {
 			return false, ErrRoomFull
 		}
-		if err := r.rt.joined(r, s.Player.ID, s.ip); err != nil {
+		switch err := r.rt.joined(r, s); {
+		case errors.Is(err, errEnded):
+			return false, nil
+		case err != nil:
 			return false, err
 		}
 		r.seq++
 		m = &member{p: s.Player, seq: r.seq, sockets: make(map[uint64]Socket), sessions: make(map[uuid.UUID]bool), ip: s.ip}
 		r.members[s.Player.ID] = m
 		first = true
+	} else if !r.rt.live(s) {
+		return false, nil
 	}
 	m.sockets[s.ID()] = s
 	m.sessions[s.Session] = true
-	m.awaySince = time.Time{}
+	m.back()
 	return first, nil
 }
 
@@ -94,18 +98,24 @@ func (c *Context) LeaveSocket(s Socket) (last bool) {
 // the hold lasts until Release or Remove. The revocation of a session that
 // had a socket in the room ends the hold (Handler.Leave with Revoked)
 // unless a socket of another session of theirs is in the room.
+//
+// It fails if p is not a member. Holding a held member again only sets the
+// grace of their next absence.
 func (c *Context) Hold(p uuid.UUID, grace time.Duration) error {
 	m := c.r.members[p]
 	if m == nil {
 		return errNotMember
 	}
+	if m.held {
+		// Their sockets are in the room already, and one opened since is
+		// on its way (evArrive), to be seen by the Returner.
+		m.grace = grace
+		return nil
+	}
 	m.held, m.grace = true, grace
 	for _, s := range c.r.rt.liveSockets(p) {
 		m.sockets[s.ID()] = s
 		m.sessions[s.Session] = true
-	}
-	if len(m.sockets) > 0 {
-		m.awaySince = time.Time{}
 	}
 	return nil
 }

@@ -146,3 +146,87 @@ func TestReleaseKeepsMember(t *testing.T) {
 		g.expect("0s t.hold alice", "0s t.release alice", "0s leave alice dropped")
 	})
 }
+
+// Holding an away player again does not swallow the return of a socket
+// of theirs that opened meanwhile, and its grace is for their next absence.
+func TestHoldAgainWhileAway(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newRig(t, Options{})
+		g.sc.grace = 30 * time.Second
+		alice, bob := newPlayer("alice"), newPlayer("bob")
+		a, b := g.tab(alice), g.tab(bob)
+		g.must(a, "t.hold")
+		g.must(b, "t.join")
+		g.rt.disconnect(a.id, Dropped)
+		time.Sleep(10 * time.Second)
+		var a2 *fakeSink
+		g.sc.do = func(r *Context, s Socket, _ gateway.Message) error {
+			a2 = g.tab(alice) // opens while this event runs: its return is queued
+			return r.Hold(alice.id, time.Minute)
+		}
+		g.must(b, "t.do")
+		synctest.Wait()
+		g.expect("0s t.hold alice", "0s t.join bob", "0s away alice", "10s t.do bob", "10s return alice #3 in=true")
+		if diff := cmp.Diff([]string{"t.resync"}, a2.frames()); diff != "" {
+			t.Errorf("frames of the returning socket (-want +got):\n%s", diff)
+		}
+		g.rt.disconnect(a2.id, Dropped)
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		g.expect("10s away alice", "1m10s leave alice dropped")
+	})
+}
+
+// A held player's socket that the room had let go and that joins while
+// they are away brings them back; the grace no longer runs.
+func TestJoinWhileAway(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newRig(t, Options{})
+		g.sc.grace = 30 * time.Second
+		alice, bob := newPlayer("alice"), newPlayer("bob")
+		a, a2, b := g.tab(alice), g.tab(alice), g.tab(bob)
+		g.must(b, "t.join")
+		g.must(a, "t.hold")
+		g.must(a2, "t.leave") // held: alice stays, with a alone
+		g.rt.disconnect(a.id, Dropped)
+		time.Sleep(10 * time.Second)
+		g.must(a2, "t.join")
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		g.expect("0s t.join bob", "0s t.hold alice", "0s t.leave alice", "0s away alice", "10s t.join alice")
+		m, ok := g.member(b, alice)
+		if want := (Member{Player: Player{alice.id, "alice"}, Sockets: 1, Held: true}); !ok || m != want {
+			t.Errorf("MemberOf(alice) = %+v, %v, want %+v", m, ok, want)
+		}
+	})
+}
+
+// Join of a socket that has ended does nothing.
+func TestJoinEndedSocket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newRig(t, Options{})
+		alice, bob := newPlayer("alice"), newPlayer("bob")
+		a, b := g.tab(alice), g.tab(bob)
+		g.must(a, "t.join")
+		var kept Socket
+		g.sc.do = func(r *Context, s Socket, _ gateway.Message) error {
+			kept = s
+			return nil
+		}
+		g.must(b, "t.do")
+		g.rt.disconnect(b.id, Dropped)
+		var first bool
+		var err error
+		g.sc.do = func(r *Context, s Socket, _ gateway.Message) error {
+			first, err = r.Join(kept)
+			return nil
+		}
+		g.must(a, "t.do")
+		if first || err != nil {
+			t.Errorf("Join(ended socket) = %v, %v, want false, nil", first, err)
+		}
+		if _, ok := g.member(a, bob); ok {
+			t.Error("an ended socket made its player a member")
+		}
+	})
+}

@@ -343,11 +343,7 @@ func (r *room) arrive(s Socket) {
 	}
 	m.sockets[s.ID()] = s
 	m.sessions[s.Session] = true
-	m.awaySince = time.Time{}
-	if m.graceT != nil {
-		m.graceT.Stop()
-		m.graceT = nil
-	}
+	m.back()
 	if h, ok := r.h.(Returner); ok {
 		h.Return(&r.ctx, s)
 	}
@@ -373,6 +369,15 @@ func (r *room) gone(s Socket, why Reason) {
 		return
 	}
 	r.away(m)
+}
+
+// back marks m present: no longer away, their grace canceled.
+func (m *member) back() {
+	m.awaySince = time.Time{}
+	if m.graceT != nil {
+		m.graceT.Stop()
+		m.graceT = nil
+	}
 }
 
 func (r *room) away(m *member) {
@@ -432,22 +437,25 @@ func (rt *Runtime) live(s Socket) bool {
 	return st != nil && !st.gone
 }
 
-// joined records a new membership of r, within the caps. ip is the
-// joining socket's address.
-func (rt *Runtime) joined(r *room, pid uuid.UUID, ip string) error {
+// joined records a new membership of r by the player of socket s, within
+// the caps. The socket must be open: checked under rt.mu, so that either
+// it has ended before (errEnded) or its end is posted to r after.
+func (rt *Runtime) joined(r *room, s Socket) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	p := rt.playerLocked(pid)
+	if st := rt.sockets[s.ID()]; st == nil || st.gone {
+		return errEnded
+	}
+	pid := s.Player.ID
+	p := rt.players[pid] // the socket's player: present while it is open
 	if len(p.rooms) >= rt.opts.RoomsPerPlayer {
-		rt.forgetPlayerLocked(pid)
 		return ErrTooManyRooms
 	}
-	if rt.addrUsed[ip] >= rt.opts.RoomsPerAddress {
-		rt.forgetPlayerLocked(pid)
+	if rt.addrUsed[s.ip] >= rt.opts.RoomsPerAddress {
 		return gateway.Error{Code: "too_many_rooms", Message: "the players of this address are in as many rooms as they may"}
 	}
 	p.rooms[r] = struct{}{}
-	rt.addrUsed[ip]++
+	rt.addrUsed[s.ip]++
 	return nil
 }
 
@@ -479,6 +487,10 @@ func (rt *Runtime) liveSockets(pid uuid.UUID) []Socket {
 	return out
 }
 
-// errNotMember is returned by Context methods given a player who is not a
-// member.
-var errNotMember = errors.New("room: not a member")
+var (
+	// errNotMember is returned by Context methods given a player who is
+	// not a member.
+	errNotMember = errors.New("room: not a member")
+	// errEnded is what joined says of a socket that has ended.
+	errEnded = errors.New("room: socket ended")
+)

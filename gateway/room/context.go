@@ -3,6 +3,7 @@ package room
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"slices"
 	"time"
 
@@ -44,30 +45,33 @@ type Member struct {
 }
 
 // Join puts socket s in the room, making its player a member if they were
-// not (first is then true). Joining again is harmless. It fails with
-// ErrTooManyRooms, ErrRoomFull or a per-address too_many_rooms when a cap
-// is reached, and does nothing for a socket that has already ended.
+// not (first is then true). Joining again is harmless; a held player
+// joining while away is back (no Returner call: the room asked). It fails
+// with ErrTooManyRooms, ErrRoomFull or a per-address too_many_rooms when a
+// cap is reached, and does nothing for a socket that has already ended.
 func (c *Context) Join(s Socket) (first bool, err error) {
 	r := c.r
-	if !r.rt.live(s) {
-		return false, nil
-	}
 	m := r.members[s.Player.ID]
 	if m == nil {
 		if len(r.members) >= r.rt.opts.MaxMembers {
 			return false, ErrRoomFull
 		}
-		if err := r.rt.joined(r, s.Player.ID, s.ip); err != nil {
+		switch err := r.rt.joined(r, s); {
+		case errors.Is(err, errEnded):
+			return false, nil
+		case err != nil:
 			return false, err
 		}
 		r.seq++
 		m = &member{p: s.Player, seq: r.seq, sockets: make(map[uint64]Socket), sessions: make(map[uuid.UUID]bool), ip: s.ip}
 		r.members[s.Player.ID] = m
 		first = true
+	} else if !r.rt.live(s) {
+		return false, nil
 	}
 	m.sockets[s.ID()] = s
 	m.sessions[s.Session] = true
-	m.awaySince = time.Time{}
+	m.back()
 	return first, nil
 }
 
@@ -91,20 +95,27 @@ func (c *Context) LeaveSocket(s Socket) (last bool) {
 // later, is in the room; when the last one ends they stay a member, away
 // (Awayer), and a new socket brings them back (Returner). With grace > 0
 // a member away for that long leaves (Handler.Leave with Dropped); with 0
-// the hold lasts until Release or Remove. A revoked session ends the hold
+// the hold lasts until Release or Remove. The revocation of a session that
+// had a socket in the room ends the hold (Handler.Leave with Revoked)
 // unless a socket of another session of theirs is in the room.
+//
+// It fails if p is not a member. Holding a held member again only sets the
+// grace of their next absence.
 func (c *Context) Hold(p uuid.UUID, grace time.Duration) error {
 	m := c.r.members[p]
 	if m == nil {
 		return errNotMember
 	}
+	if m.held {
+		// Their sockets are in the room already, and one opened since is
+		// on its way (evArrive), to be seen by the Returner.
+		m.grace = grace
+		return nil
+	}
 	m.held, m.grace = true, grace
 	for _, s := range c.r.rt.liveSockets(p) {
 		m.sockets[s.ID()] = s
 		m.sessions[s.Session] = true
-	}
-	if len(m.sockets) > 0 {
-		m.awaySince = time.Time{}
 	}
 	return nil
 }
@@ -241,16 +252,20 @@ func (c *Context) SetSummary(v any) { c.summary = v }
 // Timer is a room timer: its function runs in the room's order, and it
 // stops with the room.
 type Timer struct {
-	r *room
-	t *time.Timer
-	f func(*Context)
+	r    *room
+	t    *time.Timer
+	f    func(*Context)
+	when time.Time // the deadline, on the time package's clock
+	seq  uint64    // the order it was set in, among the room's timers
 }
 
 // After runs f in the room's order after d, unless the timer is stopped
-// or the room ends first.
+// or the room ends first. Timers run by deadline, and timers due at the
+// same time in the order they were set.
 func (c *Context) After(d time.Duration, f func(*Context)) *Timer {
 	r := c.r
-	t := &Timer{r: r, f: f}
+	r.timerSeq++
+	t := &Timer{r: r, f: f, when: time.Now().Add(d), seq: r.timerSeq}
 	if r.timers == nil { // stopped room
 		return t
 	}

@@ -1,8 +1,10 @@
 package room
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -105,7 +107,6 @@ const (
 	evGone                         // sock ended, for why
 	evRevoke                       // session of player revoked
 	evTimer                        // timer fires
-	evGrace                        // a hold's grace ran out for player
 	evStop                         // the runtime shuts down
 )
 
@@ -135,12 +136,13 @@ type room struct {
 	summary Info
 
 	// Touched only by the running event.
-	h       Handler
-	ctx     Context
-	members map[uuid.UUID]*member
-	seq     uint64
-	timers  map[*Timer]struct{}
-	stopped bool
+	h        Handler
+	ctx      Context
+	members  map[uuid.UUID]*member
+	seq      uint64
+	timers   map[*Timer]struct{}
+	timerSeq uint64
+	stopped  bool
 }
 
 // member is one player's membership of a room.
@@ -228,10 +230,7 @@ func (r *room) run(ev event) {
 	case evRevoke:
 		r.revoke(ev.player, ev.session)
 	case evTimer:
-		if _, ok := r.timers[ev.timer]; ok {
-			delete(r.timers, ev.timer)
-			ev.timer.f(c)
-		}
+		r.fire(ev.timer)
 	case evStop:
 		if s, ok := r.h.(Stopper); ok {
 			s.Stop(c)
@@ -242,6 +241,37 @@ func (r *room) run(ev event) {
 	r.publish()
 	if len(r.members) == 0 {
 		r.vanish()
+	}
+}
+
+// fire runs timer t, if it is still pending, and first every pending timer
+// due no later than t, by deadline then by the order they were set:
+// time.AfterFunc runs each callback on its own goroutine, so their events
+// may be queued out of order. A timer that runs here is skipped when its
+// own event comes.
+func (r *room) fire(t *Timer) {
+	if _, ok := r.timers[t]; !ok {
+		return
+	}
+	var due []*Timer
+	for o := range r.timers {
+		if !o.when.After(t.when) {
+			due = append(due, o)
+		}
+	}
+	slices.SortFunc(due, func(a, b *Timer) int {
+		if c := a.when.Compare(b.when); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	for _, o := range due {
+		if _, ok := r.timers[o]; !ok { // stopped by one that ran before it
+			continue
+		}
+		delete(r.timers, o)
+		o.t.Stop()
+		o.f(&r.ctx)
 	}
 }
 
@@ -313,11 +343,7 @@ func (r *room) arrive(s Socket) {
 	}
 	m.sockets[s.ID()] = s
 	m.sessions[s.Session] = true
-	m.awaySince = time.Time{}
-	if m.graceT != nil {
-		m.graceT.Stop()
-		m.graceT = nil
-	}
+	m.back()
 	if h, ok := r.h.(Returner); ok {
 		h.Return(&r.ctx, s)
 	}
@@ -345,6 +371,15 @@ func (r *room) gone(s Socket, why Reason) {
 	r.away(m)
 }
 
+// back marks m present: no longer away, their grace canceled.
+func (m *member) back() {
+	m.awaySince = time.Time{}
+	if m.graceT != nil {
+		m.graceT.Stop()
+		m.graceT = nil
+	}
+}
+
 func (r *room) away(m *member) {
 	m.awaySince = r.rt.opts.Now()
 	if m.grace > 0 {
@@ -361,10 +396,11 @@ func (r *room) away(m *member) {
 }
 
 // revoke handles a revoked session of player pid: its sockets no longer
-// count; a member left with none leaves with Revoked.
+// count; a member left with none leaves with Revoked. A session that never
+// had a socket in the room (another device's, evicted) changes nothing.
 func (r *room) revoke(pid, sid uuid.UUID) {
 	m := r.members[pid]
-	if m == nil {
+	if m == nil || !m.sessions[sid] {
 		return
 	}
 	for id, s := range m.sockets {
@@ -401,22 +437,25 @@ func (rt *Runtime) live(s Socket) bool {
 	return st != nil && !st.gone
 }
 
-// joined records a new membership of r, within the caps. ip is the
-// joining socket's address.
-func (rt *Runtime) joined(r *room, pid uuid.UUID, ip string) error {
+// joined records a new membership of r by the player of socket s, within
+// the caps. The socket must be open: checked under rt.mu, so that either
+// it has ended before (errEnded) or its end is posted to r after.
+func (rt *Runtime) joined(r *room, s Socket) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	p := rt.playerLocked(pid)
+	if st := rt.sockets[s.ID()]; st == nil || st.gone {
+		return errEnded
+	}
+	pid := s.Player.ID
+	p := rt.players[pid] // the socket's player: present while it is open
 	if len(p.rooms) >= rt.opts.RoomsPerPlayer {
-		rt.forgetPlayerLocked(pid)
 		return ErrTooManyRooms
 	}
-	if rt.addrUsed[ip] >= rt.opts.RoomsPerAddress {
-		rt.forgetPlayerLocked(pid)
+	if rt.addrUsed[s.ip] >= rt.opts.RoomsPerAddress {
 		return gateway.Error{Code: "too_many_rooms", Message: "the players of this address are in as many rooms as they may"}
 	}
 	p.rooms[r] = struct{}{}
-	rt.addrUsed[ip]++
+	rt.addrUsed[s.ip]++
 	return nil
 }
 
@@ -448,6 +487,10 @@ func (rt *Runtime) liveSockets(pid uuid.UUID) []Socket {
 	return out
 }
 
-// errNotMember is returned by Context methods given a player who is not a
-// member.
-var errNotMember = errors.New("room: not a member")
+var (
+	// errNotMember is returned by Context methods given a player who is
+	// not a member.
+	errNotMember = errors.New("room: not a member")
+	// errEnded is what joined says of a socket that has ended.
+	errEnded = errors.New("room: socket ended")
+)

@@ -285,17 +285,11 @@ func (rt *Runtime) message(id uint64, m gateway.Message) error {
 		}
 		return k.Query(Query{rt: rt, kind: k, sock: st.s, id: m.ID}, st.s, m)
 	}
-	for {
-		r, err := rt.roomFor(k, t)
-		if err != nil {
-			return err
-		}
-		done := make(chan error, 1)
-		if r.post(event{kind: evMessage, sock: st.s, msg: m, done: done}) {
-			return <-done
-		}
-		// The room vanished between lookup and post: look again.
+	done := make(chan error, 1)
+	if err := rt.deliver(k, t, event{kind: evMessage, sock: st.s, msg: m, done: done}); err != nil {
+		return err
 	}
+	return <-done
 }
 
 func (rt *Runtime) kindOf(typ string) *Kind {
@@ -307,30 +301,34 @@ func (rt *Runtime) kindOf(typ string) *Kind {
 	return nil
 }
 
-// roomFor finds the target room, making it when the target allows.
-func (rt *Runtime) roomFor(k *Kind, t Target) (*room, error) {
+// deliver queues ev in the target room, making the room (New, then ev)
+// when the target allows. Lookup and post happen under rt.mu, which a
+// room also holds to vanish: ev cannot miss the room it found, and the
+// frame that makes a room is its first event after New.
+func (rt *Runtime) deliver(k *Kind, t Target, ev event) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.stopped {
-		return nil, ErrUnavailable
+		return ErrUnavailable
 	}
 	key := roomKey{k, t.Room}
-	if r := rt.rooms[key]; r != nil {
-		return r, nil
-	}
-	if !t.Create {
-		if t.Missing == nil {
-			return nil, gateway.Error{Code: "not_in_room", Message: "no room " + t.Room}
+	r := rt.rooms[key]
+	if r == nil {
+		if !t.Create {
+			if t.Missing == nil {
+				return gateway.Error{Code: "not_in_room", Message: "no room " + t.Room}
+			}
+			return t.Missing
 		}
-		return nil, t.Missing
+		if len(rt.rooms) >= rt.opts.MaxRooms {
+			return ErrRoomLimit
+		}
+		r = newRoom(rt, k, t.Room)
+		rt.rooms[key] = r
+		r.post(event{kind: evCreate})
 	}
-	if len(rt.rooms) >= rt.opts.MaxRooms {
-		return nil, ErrRoomLimit
-	}
-	r := newRoom(rt, k, t.Room)
-	rt.rooms[key] = r
-	r.post(event{kind: evCreate})
-	return r, nil
+	r.post(ev)
+	return nil
 }
 
 // Shutdown stops every room: each runs its Stopper's Stop in its order

@@ -108,6 +108,7 @@ const (
 	evRevoke                       // session of player revoked
 	evTimer                        // timer fires
 	evStop                         // the runtime shuts down
+	evEvict                        // the room lives on at another gateway
 )
 
 type event struct {
@@ -119,6 +120,7 @@ type event struct {
 	player  uuid.UUID
 	session uuid.UUID
 	timer   *Timer
+	state   []byte // evCreate: the saved state to restore, nil for a new room
 }
 
 // room is one room: its queue of events and the state only its events
@@ -143,6 +145,8 @@ type room struct {
 	timers   map[*Timer]struct{}
 	timerSeq uint64
 	stopped  bool
+	lost     bool // a Save failed or the Host no longer backs the room: it ends
+	saved    bool // the room saved state at least once
 }
 
 // member is one player's membership of a room.
@@ -215,13 +219,29 @@ func (r *room) run(ev event) {
 	}
 	c := &r.ctx
 	c.from, c.reqID, c.fromSet = Socket{}, nil, false
+	if h := r.rt.opts.Host; h != nil && ev.kind != evCreate && ev.kind != evStop && (r.lost || !h.Valid(r.kind.Name, r.name)) {
+		ev.kind = evEvict
+	}
 	switch ev.kind {
 	case evCreate:
-		r.h = r.kind.New(r.name)
+		if !r.create(ev.state) {
+			r.lost = true
+			r.evict()
+			return
+		}
+	case evEvict:
+		if ev.done != nil {
+			ev.done <- ErrUnavailable
+		}
+		r.evict()
+		return
 	case evMessage:
 		c.from, c.reqID, c.fromSet = ev.sock, ev.msg.ID, true
 		err := r.h.Message(c, ev.sock, ev.msg)
 		c.from, c.reqID, c.fromSet = Socket{}, nil, false
+		if r.lost {
+			err = ErrUnavailable
+		}
 		ev.done <- err
 	case evArrive:
 		r.arrive(ev.sock)
@@ -238,10 +258,47 @@ func (r *room) run(ev event) {
 		r.stopAll()
 		return
 	}
+	if r.lost {
+		r.evict()
+		return
+	}
 	r.publish()
 	if len(r.members) == 0 {
 		r.vanish()
 	}
+}
+
+// create makes the room's code: New, or the Kind's Restore of a saved
+// state, which then resumes. It reports false if the state cannot be
+// restored.
+func (r *room) create(state []byte) bool {
+	if state == nil {
+		r.h = r.kind.New(r.name)
+		return true
+	}
+	h, err := r.kind.Restore(r.name, state)
+	if err != nil {
+		r.rt.log.Error().Err(err).Str("room", r.name).Str("kind", r.kind.Name).Msg("restore room")
+		return false
+	}
+	r.h, r.saved = h, true
+	if res, ok := h.(Resumer); ok {
+		res.Resume(&r.ctx)
+	}
+	return true
+}
+
+// evict ends the room here without a word to its members: it lives on at
+// another gateway (or could not be restored).
+func (r *room) evict() {
+	members := make([]*member, 0, len(r.members))
+	for _, m := range r.members {
+		members = append(members, m)
+	}
+	for _, m := range members {
+		r.remove(m)
+	}
+	r.stopAll()
 }
 
 // fire runs timer t, if it is still pending, and first every pending timer
@@ -305,6 +362,9 @@ func (r *room) vanish() {
 		t.t.Stop()
 	}
 	r.timers = nil
+	if h := r.rt.opts.Host; h != nil {
+		h.Vanished(r.kind.Name, r.name, r.saved) // under the locks: the next placement waits for this
+	}
 }
 
 // stopAll ends the room for a shutdown: timers stop, later events are
@@ -459,6 +519,20 @@ func (rt *Runtime) joined(r *room, s Socket) error {
 	return nil
 }
 
+// joinedPlayer records a membership of r by player pid with no socket (a
+// restored room's player), within the per-player cap.
+func (rt *Runtime) joinedPlayer(r *room, pid uuid.UUID) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	p := rt.playerLocked(pid)
+	if len(p.rooms) >= rt.opts.RoomsPerPlayer {
+		rt.forgetPlayerLocked(pid)
+		return ErrTooManyRooms
+	}
+	p.rooms[r] = struct{}{}
+	return nil
+}
+
 // left undoes joined.
 func (rt *Runtime) left(r *room, m *member) {
 	rt.mu.Lock()
@@ -466,6 +540,9 @@ func (rt *Runtime) left(r *room, m *member) {
 	if p := rt.players[m.p.ID]; p != nil {
 		delete(p.rooms, r)
 		rt.forgetPlayerLocked(m.p.ID)
+	}
+	if m.ip == "" {
+		return // a restored member, not counted against an address
 	}
 	if rt.addrUsed[m.ip]--; rt.addrUsed[m.ip] <= 0 {
 		delete(rt.addrUsed, m.ip)

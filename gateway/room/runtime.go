@@ -33,6 +33,10 @@ type Kind struct {
 	// New makes the code of a new room of the kind, named name. It runs in
 	// the new room's order, before the frame that made the room.
 	New func(name string) Handler
+	// Restore makes the code of a room from the state it saved
+	// (Context.Save), when a gateway of a cluster takes the room over.
+	// Nil: the kind's rooms are not durable (they start afresh).
+	Restore func(name string, state []byte) (Handler, error)
 	// Query answers frames that are for the kind as a whole (a Target with
 	// no Room), such as listings. Nil: such frames get unknown_type.
 	Query func(q Query, s Socket, m gateway.Message) error
@@ -67,6 +71,9 @@ type Options struct {
 	// MaxMembers caps one room's members; past it joining gets room_full.
 	// Defaults to 1,000.
 	MaxMembers int
+	// Host places rooms across a cluster of gateways; nil: every room
+	// lives here.
+	Host Host
 	// Now is the clock of Context.Now. Defaults to time.Now. Room timers
 	// use the time package's timers (testing/synctest fakes both).
 	Now func() time.Time
@@ -286,10 +293,31 @@ func (rt *Runtime) message(id uint64, m gateway.Message) error {
 		return k.Query(Query{rt: rt, kind: k, sock: st.s, id: m.ID}, st.s, m)
 	}
 	done := make(chan error, 1)
-	if err := rt.deliver(k, t, event{kind: evMessage, sock: st.s, msg: m, done: done}); err != nil {
+	ev := event{kind: evMessage, sock: st.s, msg: m, done: done}
+	if h := rt.opts.Host; h != nil && !rt.hostsRoom(k, t.Room) {
+		local, state, err := h.Place(k.Name, t.Room, t.Create)
+		if err != nil {
+			return err
+		}
+		if !local {
+			return h.Forward(k.Name, t.Room, st.s, m)
+		}
+		if err := rt.deliverLocal(k, t, ev, state, state != nil); err != nil {
+			return err
+		}
+		return <-done
+	}
+	if err := rt.deliverLocal(k, t, ev, nil, false); err != nil {
 		return err
 	}
 	return <-done
+}
+
+// hostsRoom reports whether room (k, name) is placed here.
+func (rt *Runtime) hostsRoom(k *Kind, name string) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.rooms[roomKey{k, name}] != nil
 }
 
 func (rt *Runtime) kindOf(typ string) *Kind {
@@ -305,7 +333,11 @@ func (rt *Runtime) kindOf(typ string) *Kind {
 // when the target allows. Lookup and post happen under rt.mu, which a
 // room also holds to vanish: ev cannot miss the room it found, and the
 // frame that makes a room is its first event after New.
-func (rt *Runtime) deliver(k *Kind, t Target, ev event) error {
+//
+// state, when not nil, is the saved state a new room is restored from
+// (restore: the room may be made whatever the target says); a zero ev
+// (kind 0) only makes the room.
+func (rt *Runtime) deliverLocal(k *Kind, t Target, ev event, state []byte, restore bool) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.stopped {
@@ -314,7 +346,7 @@ func (rt *Runtime) deliver(k *Kind, t Target, ev event) error {
 	key := roomKey{k, t.Room}
 	r := rt.rooms[key]
 	if r == nil {
-		if !t.Create {
+		if !t.Create && !restore {
 			if t.Missing == nil {
 				return gateway.Error{Code: "not_in_room", Message: "no room " + t.Room}
 			}
@@ -325,9 +357,11 @@ func (rt *Runtime) deliver(k *Kind, t Target, ev event) error {
 		}
 		r = newRoom(rt, k, t.Room)
 		rt.rooms[key] = r
-		r.post(event{kind: evCreate})
+		r.post(event{kind: evCreate, state: state})
 	}
-	r.post(ev)
+	if ev.kind != 0 {
+		r.post(ev)
+	}
 	return nil
 }
 

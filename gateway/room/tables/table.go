@@ -85,15 +85,19 @@ func (t *table) sit(r *room.Context, s room.Socket) error {
 	}
 	st.AwaySince = t.awaySince(r, s.Player)
 	t.stopGrace(seat)
+	resume := t.s.playing() && t.s.Game.Turn == seat
+	if resume {
+		t.schedule(r) // the bot was playing the seat: the player is back
+	}
+	if !t.commit(r) {
+		return room.ErrUnavailable
+	}
 	r.Reply(frame("game.seated", struct {
 		Table string `json:"table"`
 		Seat  int    `json:"seat"`
 	}{t.s.Name, seat}))
 	if t.s.playing() {
 		t.sendHand(r, seat)
-		if t.s.Game.Turn == seat {
-			t.schedule(r) // the bot was playing the seat: the player is back
-		}
 	}
 	t.broadcastState(r)
 	return nil
@@ -114,6 +118,9 @@ func (t *table) stand(r *room.Context, s room.Socket) error {
 	}
 	t.giveUp(r, seat)
 	r.Remove(s.Player.ID)
+	if !t.commit(r) {
+		return room.ErrUnavailable
+	}
 	// The stander is no longer at the table: their copy goes to the
 	// requesting socket alone.
 	r.Reply(frame("game.state", t.s.public()))
@@ -168,10 +175,13 @@ func (t *table) start(r *room.Context, s room.Socket, m gateway.Message) error {
 	}
 	t.s.Game = bigtwo.NewGame(hands, t.s.HandNo == 0, t.s.Leader)
 	t.s.HandNo++
+	t.schedule(r)
+	if !t.commit(r) {
+		return room.ErrUnavailable
+	}
 	for i := range t.s.Seats {
 		t.sendHand(r, i)
 	}
-	t.schedule(r)
 	t.broadcastState(r)
 	return nil
 }
@@ -216,43 +226,58 @@ func (t *table) pass(r *room.Context, s room.Socket) error {
 	return t.move(r, seat, nil, true)
 }
 
-// move plays cards (or a pass) for seat, sends what it changed, and goes
-// on to the next turn or the hand's end.
+// move plays cards (or a pass) for seat, commits the state, then sends
+// what changed and goes on to the next turn or the hand's end.
 func (t *table) move(r *room.Context, seat int, cards []bigtwo.Card, pass bool) error {
 	g := t.s.Game
+	var sent gateway.Message
 	if pass {
 		if err := g.Pass(seat); err != nil {
 			return ruleError(err)
 		}
-		r.Broadcast(frame("game.passed", struct {
+		sent = frame("game.passed", struct {
 			Table string `json:"table"`
 			Seat  int    `json:"seat"`
-		}{t.s.Name, seat}))
+		}{t.s.Name, seat})
 	} else {
 		p, err := g.Play(seat, cards)
 		if err != nil {
 			return ruleError(err)
 		}
-		r.Broadcast(frame("game.played", struct {
+		sent = frame("game.played", struct {
 			Table string        `json:"table"`
 			Seat  int           `json:"seat"`
 			Cards []bigtwo.Card `json:"cards"`
 			Combo bigtwo.Combo  `json:"combo"`
-		}{t.s.Name, seat, p.Cards, p.Combo}))
-		t.sendHand(r, seat)
+		}{t.s.Name, seat, p.Cards, p.Combo})
 	}
+	var hand gateway.Message
+	if !pass {
+		hand = t.handFrame(seat)
+	}
+	var overFrame gateway.Message
 	if g.Over() {
-		t.over(r)
-		return nil
+		overFrame = t.finish(r)
+	} else {
+		t.schedule(r)
 	}
-	t.schedule(r)
+	if !t.commit(r) {
+		return room.ErrUnavailable
+	}
+	r.Broadcast(sent)
+	if st := t.s.Seats[seat]; !pass && st.Player != nil && !st.Leaving {
+		r.Send(st.Player.ID, hand)
+	}
+	if overFrame.Type != "" {
+		r.Broadcast(overFrame)
+	}
 	t.broadcastState(r)
 	return nil
 }
 
-// over ends the hand: game.over, scores, the seats of bots and leavers
-// emptied, away seats past the grace freed.
-func (t *table) over(r *room.Context) {
+// finish ends the hand: scores, the seats of bots and leavers emptied,
+// away seats past the grace freed. It returns the game.over frame.
+func (t *table) finish(r *room.Context) gateway.Message {
 	g := t.s.Game
 	penalties, deltas := bigtwo.Score(g.Hands, g.Winner)
 	var scores [bigtwo.Seats]int
@@ -262,13 +287,13 @@ func (t *table) over(r *room.Context) {
 		scores[i] = t.s.Seats[i].Score
 		hands[i] = append([]bigtwo.Card{}, g.Hands[i]...)
 	}
-	r.Broadcast(frame("game.over", struct {
+	over := frame("game.over", struct {
 		Table     string          `json:"table"`
 		Winner    int             `json:"winner"`
 		Penalties [4]int          `json:"penalties"`
 		Scores    [4]int          `json:"scores"`
 		Hands     [][]bigtwo.Card `json:"hands"`
-	}{t.s.Name, g.Winner, penalties, scores, hands}))
+	}{t.s.Name, g.Winner, penalties, scores, hands})
 	t.s.Leader = g.Winner
 	t.s.Game = nil
 	t.s.Deadline = time.Time{}
@@ -282,7 +307,17 @@ func (t *table) over(r *room.Context) {
 			t.armGrace(r, i)
 		}
 	}
-	t.broadcastState(r)
+	return over
+}
+
+// commit saves the table's state before anyone is told of a change; false
+// means the table is no longer hosted here.
+func (t *table) commit(r *room.Context) bool {
+	b, err := t.s.Encode()
+	if err != nil {
+		return false
+	}
+	return r.Save(b) == nil
 }
 
 // schedule arms the current turn: the bot moves at once for a bot seat,
@@ -296,6 +331,13 @@ func (t *table) schedule(r *room.Context) {
 		d = 0
 	}
 	t.s.Deadline = r.Now().Add(d)
+	t.armTurn(r, d)
+}
+
+// armTurn arms the current turn's timer to fire after d.
+func (t *table) armTurn(r *room.Context, d time.Duration) {
+	t.turn.Stop()
+	seat := t.s.Game.Turn
 	hand := t.s.HandNo
 	t.turn = r.After(d, func(r *room.Context) {
 		if t.s.Game == nil || t.s.HandNo != hand || t.s.Game.Turn != seat {
@@ -351,6 +393,9 @@ func (t *table) Return(r *room.Context, s room.Socket) {
 	if !st.AwaySince.IsZero() {
 		st.AwaySince = time.Time{}
 		t.stopGrace(seat)
+		if !t.commit(r) {
+			return
+		}
 		t.broadcastState(r) // the player is back: everyone sees it, the new socket included
 	} else {
 		r.SendSocket(s, frame("game.state", t.s.public()))
@@ -371,6 +416,9 @@ func (t *table) Away(r *room.Context, p room.Player) {
 	if !t.s.playing() {
 		t.armGrace(r, seat)
 	}
+	if !t.commit(r) {
+		return
+	}
 	t.broadcastState(r)
 }
 
@@ -382,6 +430,9 @@ func (t *table) Leave(r *room.Context, p room.Player, why room.Reason) {
 		return
 	}
 	t.giveUp(r, seat)
+	if !t.commit(r) {
+		return
+	}
 	t.broadcastState(r)
 }
 
@@ -399,6 +450,9 @@ func (t *table) armGrace(r *room.Context, seat int) {
 		}
 		*st = Seat{}
 		r.Remove(id)
+		if !t.commit(r) {
+			return
+		}
 		t.broadcastState(r)
 	}
 	if left <= 0 {
@@ -411,4 +465,48 @@ func (t *table) armGrace(r *room.Context, seat int) {
 func (t *table) stopGrace(seat int) {
 	t.grace[seat].Stop()
 	t.grace[seat] = nil
+}
+
+// restore makes a table from a saved State (Kind's Restore).
+func restore(opts Options, name string, b []byte) (room.Handler, error) {
+	s, err := DecodeState(b)
+	if err != nil {
+		return nil, err
+	}
+	if s.Name != name {
+		return nil, fmt.Errorf("restore table %s: state of table %s", name, s.Name)
+	}
+	return &table{opts: opts, s: s}, nil
+}
+
+var _ room.Resumer = (*table)(nil)
+
+// Resume runs first in a table restored at another gateway: its players
+// are held again, the turn timer runs on to the saved deadline, and
+// everyone at the table gets game.state and each player their hand
+// (players who never dropped may have missed frames).
+func (t *table) Resume(r *room.Context) {
+	for i, st := range t.s.Seats {
+		if st.Player == nil || st.Leaving {
+			continue
+		}
+		if err := r.HoldPlayer(*st.Player, 0); err != nil {
+			continue // the player is at too many tables here: the seat plays on as it is
+		}
+		if m, ok := r.MemberOf(st.Player.ID); ok && m.Sockets > 0 {
+			t.s.Seats[i].AwaySince = time.Time{}
+		} else if t.s.Seats[i].AwaySince.IsZero() {
+			t.s.Seats[i].AwaySince = r.Now()
+		}
+		if !t.s.playing() && !t.s.Seats[i].AwaySince.IsZero() {
+			t.armGrace(r, i)
+		}
+	}
+	if t.s.playing() {
+		t.armTurn(r, max(0, t.s.Deadline.Sub(r.Now())))
+	}
+	for i := range t.s.Seats {
+		t.sendHand(r, i)
+	}
+	t.broadcastState(r)
 }

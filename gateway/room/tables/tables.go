@@ -77,7 +77,8 @@ func Kind(opts Options) *room.Kind {
 		New: func(name string) room.Handler {
 			return &table{opts: opts, s: State{Name: name}}
 		},
-		Query: func(q room.Query, s room.Socket, m gateway.Message) error { return list(q, opts.ListTables) },
+		Restore: func(name string, state []byte) (room.Handler, error) { return restore(opts, name, state) },
+		Query:   func(q room.Query, s room.Socket, m gateway.Message) error { return list(q, opts.ListTables) },
 	}
 }
 

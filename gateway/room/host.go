@@ -1,0 +1,190 @@
+package room
+
+import (
+	"errors"
+	"time"
+
+	"github.com/bigtwo/gateway/gateway"
+	"github.com/bigtwo/gateway/session"
+	"github.com/google/uuid"
+)
+
+// Host decides where rooms live when gateways form a cluster (package
+// gateway/cluster implements it over NATS). With no Host (Options.Host
+// nil) every room lives in this process.
+//
+// The runtime asks Place before it makes a room; a room placed here runs
+// here until it vanishes, the runtime shuts down, or the Host evicts it
+// (Runtime.Evict) because another gateway took it over. Every event of a
+// placed room first checks Valid, and a durable room's Context.Save goes
+// through Save, which fails once this gateway is no longer the host.
+type Host interface {
+	// Place says whether room (kind, name) is hosted here; if it is,
+	// state is its durable state to restore it from (nil: a new room).
+	// create is whether the frame asking may make the room.
+	Place(kind, name string, create bool) (local bool, state []byte, err error)
+	// Forward sends frame m of socket s to the room's host and returns
+	// the host's answer (an Error, or ErrUnavailable).
+	Forward(kind, name string, s Socket, m gateway.Message) error
+	// Valid reports whether this gateway may still act as the room's host.
+	Valid(kind, name string) bool
+	// Save commits the room's durable state; an error means this gateway
+	// is no longer its host.
+	Save(kind, name string, state []byte) error
+	// Vanished tells that the room ended here (no members, or shut down).
+	Vanished(kind, name string, saved bool)
+}
+
+// Conn is a socket the runtime serves: *gateway.Conn, or a socket of
+// another gateway of the cluster that a Host represents here. Its ID must
+// be unique among the runtime's sockets.
+type Conn interface {
+	ID() uint64
+	Identity() session.Identity
+	ClientIP() string
+	Send(m gateway.Message) error
+	SendPrepared(p gateway.PreparedMessage) error
+	Reply(m gateway.Message) error
+}
+
+// Open adds a socket of another gateway (see Conn): the rooms here see it
+// as they see local ones (a held player's socket returns to their rooms).
+func (rt *Runtime) Open(c Conn) { rt.connect(c) }
+
+// Close removes a socket added with Open, for why.
+func (rt *Runtime) Close(id uint64, why Reason) { rt.disconnect(id, why) }
+
+// Socket returns the Socket of an open socket, added with Open or by the
+// gateway.
+func (rt *Runtime) Socket(id uint64) (Socket, bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	st := rt.sockets[id]
+	if st == nil {
+		return Socket{}, false
+	}
+	return st.s, true
+}
+
+// ErrNotHere answers a forwarded frame for a room this gateway does not
+// host: the sender should place it again.
+var ErrNotHere = errors.New("room: not hosted here")
+
+// Deliver runs frame m of socket id in room (kind, name) hosted here, as
+// a frame forwarded by another gateway; it fails with ErrNotHere when the
+// room is not placed here.
+func (rt *Runtime) Deliver(kind, name string, id uint64, m gateway.Message) error {
+	k := rt.kindNamed(kind)
+	if k == nil {
+		return gateway.Error{Code: "unknown_type", Message: "unknown room kind " + kind}
+	}
+	rt.mu.Lock()
+	st := rt.sockets[id]
+	r := rt.rooms[roomKey{k, name}]
+	rt.mu.Unlock()
+	if st == nil {
+		return ErrUnavailable
+	}
+	if r == nil {
+		return ErrNotHere
+	}
+	t, err := k.Route(m)
+	if err != nil {
+		return err
+	}
+	if t.Room != name {
+		return ErrNotHere
+	}
+	done := make(chan error, 1)
+	if err := rt.deliverLocal(k, t, event{kind: evMessage, sock: st.s, msg: m, done: done}, nil, false); err != nil {
+		return err
+	}
+	return <-done
+}
+
+// Adopt places room (kind, name) here with its durable state, as the Host
+// does when this gateway takes a room over (its host died or handed it
+// off): the room is restored and resumes (Resumer) at once.
+func (rt *Runtime) Adopt(kind, name string, state []byte) error {
+	k := rt.kindNamed(kind)
+	if k == nil || k.Restore == nil {
+		return errors.New("room: kind " + kind + " cannot be restored")
+	}
+	return rt.deliverLocal(k, Target{Room: name, Create: true}, event{}, state, true)
+}
+
+// Evict ends room (kind, name) here at once, without telling its members
+// (it lives on at another gateway): its timers stop, its queued frames
+// get unavailable.
+func (rt *Runtime) Evict(kind, name string) {
+	k := rt.kindNamed(kind)
+	if k == nil {
+		return
+	}
+	rt.mu.Lock()
+	r := rt.rooms[roomKey{k, name}]
+	if r != nil {
+		r.post(event{kind: evEvict})
+	}
+	rt.mu.Unlock()
+}
+
+// Hosted lists the rooms placed here, for a hand-off.
+func (rt *Runtime) Hosted() []Info { return rt.Rooms() }
+
+func (rt *Runtime) kindNamed(name string) *Kind {
+	for _, k := range rt.kinds {
+		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// Resumer is implemented by rooms restored from a saved state (Kind's
+// Restore): Resume runs first in the restored room's order, to hold its
+// players again (Context.HoldPlayer) and resync them.
+type Resumer interface {
+	Resume(r *Context)
+}
+
+// HoldPlayer makes p a held member of the room, with or without a socket
+// open (a restored room's players): their open sockets are in the room
+// at once, later ones return (Returner).
+func (c *Context) HoldPlayer(p Player, grace time.Duration) error {
+	r := c.r
+	if r.members[p.ID] == nil {
+		if err := r.rt.joinedPlayer(r, p.ID); err != nil {
+			return err
+		}
+		r.seq++
+		r.members[p.ID] = &member{p: p, seq: r.seq, sockets: make(map[uint64]Socket), sessions: make(map[uuid.UUID]bool)}
+	}
+	m := r.members[p.ID]
+	m.held = false // Hold attaches the open sockets
+	if err := c.Hold(p.ID, grace); err != nil {
+		return err
+	}
+	if len(m.sockets) == 0 {
+		r.away(m)
+	}
+	return nil
+}
+
+// Save commits the room's durable state (what its Kind's Restore takes
+// back) where the cluster keeps it; with one process it does nothing. A
+// room saves before it tells anyone of a change: when Save fails the room
+// is no longer hosted here and must send nothing more (it ends after the
+// event; the frame is answered unavailable).
+func (c *Context) Save(state []byte) error {
+	r := c.r
+	if r.rt.opts.Host == nil {
+		return nil
+	}
+	if err := r.rt.opts.Host.Save(r.kind.Name, r.name, state); err != nil {
+		r.lost = true
+		return ErrUnavailable
+	}
+	r.saved = true
+	return nil
+}

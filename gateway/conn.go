@@ -472,3 +472,27 @@ func (c *Conn) abort() {
 	}
 	_ = c.ws.CloseNow()
 }
+
+// Frame returns the encoded frame, to carry it elsewhere (another gateway
+// of a cluster); the bytes must not be modified.
+func (p PreparedMessage) Frame() []byte { return p.b }
+
+// PreparedFrame wraps an encoded frame, one that Frame returned, so that it
+// can be sent again; nil if b is empty.
+func PreparedFrame(b []byte) PreparedMessage { return PreparedMessage{b: b} }
+
+// ReplyPrepared is Reply for a prepared message.
+func (c *Conn) ReplyPrepared(p PreparedMessage) error {
+	if p.b == nil {
+		return errZeroPrepared
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return net.ErrClosed
+	}
+	c.queue = append(c.queue, p.b)
+	c.queued += len(p.b)
+	c.startWriterLocked()
+	return nil
+}

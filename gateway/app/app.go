@@ -41,6 +41,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bigtwo/gateway/gateway"
+	"github.com/bigtwo/gateway/gateway/cluster"
 	"github.com/bigtwo/gateway/gateway/room"
 	"github.com/bigtwo/gateway/gateway/room/chat"
 	"github.com/bigtwo/gateway/gateway/room/tables"
@@ -170,13 +171,32 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 		kinds = DefaultKinds
 	}
 	roomLog := log.With().Str("component", "room").Logger()
-	rooms := room.New(roomLog, room.Options{}, kinds(Env{
+	roomOpts := room.Options{}
+	var cl *cluster.Cluster
+	if len(cfg.NATSURLs) > 0 {
+		cl, err = cluster.Dial(ctx, cluster.Options{
+			URLs:    cfg.NATSURLs,
+			Node:    cfg.NodeName,
+			Log:     log.With().Str("component", "cluster").Logger(),
+			Metrics: cluster.NewMetrics(reg),
+		})
+		if err != nil {
+			return fmt.Errorf("GATEWAY_NATS_URL: %w", err)
+		}
+		defer cl.Close()
+		roomOpts.Host = cl
+	}
+	rooms := room.New(roomLog, roomOpts, kinds(Env{
 		Log:         slog.New(zerolog.NewSlogHandler(roomLog)),
 		Logger:      roomLog,
 		TurnTimeout: cfg.TurnTimeout,
 		SeatGrace:   cfg.SeatGrace,
 	})...)
-	gw := gateway.NewServer(sessions, rooms, gwLog, gateway.Options{
+	var handler gateway.Handler = rooms
+	if cl != nil {
+		handler = cl.Handler(rooms) // every gateway learns of every socket
+	}
+	gw := gateway.NewServer(sessions, handler, gwLog, gateway.Options{
 		AllowedOrigins:      cfg.AllowedOrigins,
 		AuthTimeout:         cfg.AuthTimeout,
 		MaxMessageBytes:     cfg.MaxMessageBytes,
@@ -204,6 +224,7 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 		limitIP:    limitIP,
 		adminToken: cfg.AdminToken,
 		rooms:      rooms,
+		cluster:    cl,
 		node:       cfg.NodeName,
 		registry:   reg,
 		log:        log.With().Str("component", "http").Logger(),
@@ -236,6 +257,9 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 		return nil
 	})
 	g.Go(func() error { return sessions.Run(ctx) })
+	if cl != nil {
+		g.Go(func() error { return cl.Run(ctx) })
+	}
 	// One feed for both: a revoked session's sockets close (4003) and its
 	// player leaves the rooms, even with no socket open.
 	g.Go(func() error {
@@ -254,6 +278,12 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 		// upgraded sockets alone, and gw.Shutdown, which closes them with
 		// 1001, run at once within the same budget.
 		roomErr := rooms.Shutdown(dctx)
+		if cl != nil {
+			// Tables go to other gateways before their players get 1001.
+			if err := cl.Handoff(dctx); err != nil {
+				log.Warn().Err(err).Msg("hand-off")
+			}
+		}
 		var gwErr error
 		done := make(chan struct{})
 		go func() {

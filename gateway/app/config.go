@@ -53,6 +53,7 @@ type config struct {
 	DrainTimeout         time.Duration
 	TurnTimeout          time.Duration
 	SeatGrace            time.Duration
+	NATSURLs             []string
 	NodeName             string // "" until parseConfig fills in the host name and a suffix
 	LogLevel             string
 	LogFormat            string // "json", "console", or "" for json unless stdout is a terminal
@@ -143,6 +144,15 @@ func settings() []setting {
 		{"GATEWAY_DRAIN_TIMEOUT", "10s", "shutdown budget", durationInto(func(c *config) *time.Duration { return &c.DrainTimeout })},
 		{"GATEWAY_TURN_TIMEOUT", dur(tb.TurnTimeout), "a Big Two turn's deadline; then the bot move", durationInto(func(c *config) *time.Duration { return &c.TurnTimeout })},
 		{"GATEWAY_SEAT_GRACE", dur(tb.SeatGrace), "how long an away player keeps a seat between hands", durationInto(func(c *config) *time.Duration { return &c.SeatGrace })},
+		{"GATEWAY_NATS_URL", "", "NATS server(s) of the cluster, comma-separated; empty = one process", func(c *config, v string) error {
+			c.NATSURLs = splitList(v)
+			for _, u := range c.NATSURLs {
+				if !strings.Contains(u, "://") && strings.Count(u, ":") != 1 {
+					return fmt.Errorf("invalid NATS URL %q (want nats://host:port)", u)
+				}
+			}
+			return nil
+		}},
 		{"GATEWAY_NODE_NAME", "", "this gateway's name in logs, metrics and the admin API; empty = host name + random suffix", func(c *config, v string) error {
 			if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 				return fmt.Errorf("invalid node name %q (at most 64 printable characters, no spaces)", v)

@@ -43,7 +43,7 @@ func TestStoreOutageAndRecovery(t *testing.T) {
 
 func TestReadyzWhileDraining(t *testing.T) {
 	gw := gateway.NewServer(nil, nil, zerolog.Nop(), gateway.Options{})
-	h := handleReadyz(memory.New(), gw)
+	h := handleReadyz(memory.New(), gw, nil)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if rec.Code != 200 {

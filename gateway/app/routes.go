@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bigtwo/gateway/gateway"
+	"github.com/bigtwo/gateway/gateway/cluster"
 	"github.com/bigtwo/gateway/gateway/room"
 	"github.com/bigtwo/gateway/session"
 	"github.com/bigtwo/gateway/web"
@@ -35,8 +36,9 @@ type routeDeps struct {
 	clientIP   func(*http.Request) string // the client's address, for logs and sessions
 	limitIP    func(*http.Request) string // its key for per-address limits (IPv6: the /64)
 	adminToken string
-	rooms      *room.Runtime // for the admin API's room listing
-	node       string        // this gateway's name
+	rooms      *room.Runtime    // for the admin API's room listing
+	cluster    *cluster.Cluster // nil: one process
+	node       string           // this gateway's name
 	registry   *prometheus.Registry
 	log        zerolog.Logger
 }
@@ -63,7 +65,7 @@ func addRoutes(mux *http.ServeMux, d routeDeps) {
 
 	mux.Handle("GET /ws", d.gw)
 	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", handleReadyz(d.store, d.gw))
+	mux.Handle("GET /readyz", handleReadyz(d.store, d.gw, d.cluster))
 	mux.Handle("GET /metrics", handleMetrics(d.registry))
 	web.Register(mux)
 }
@@ -89,10 +91,14 @@ func handleHealthz() http.Handler {
 // readyTimeout bounds the store ping of /readyz.
 const readyTimeout = time.Second
 
-func handleReadyz(store pinger, gw *gateway.Server) http.Handler {
+func handleReadyz(store pinger, gw *gateway.Server, cl *cluster.Cluster) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if gw.Draining() {
 			session.WriteError(w, http.StatusServiceUnavailable, "draining", "server is shutting down")
+			return
+		}
+		if cl != nil && !cl.Ready() {
+			session.WriteError(w, http.StatusServiceUnavailable, "cluster_unavailable", "NATS unreachable")
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)

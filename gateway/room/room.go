@@ -571,3 +571,6 @@ var (
 	// errEnded is what joined says of a socket that has ended.
 	errEnded = errors.New("room: socket ended")
 )
+
+// ClientIP is the address the socket came from.
+func (s Socket) ClientIP() string { return s.ip }

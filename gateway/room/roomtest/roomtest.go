@@ -55,12 +55,34 @@ func (a *auth) Authenticate(ctx context.Context, token string) (session.Identity
 // gateway options gopts (message rate off unless set).
 func New(tb testing.TB, opts room.Options, gopts gateway.Options, kinds ...*room.Kind) *Env {
 	tb.Helper()
-	e := &Env{tb: tb, auth: &auth{tokens: make(map[string]session.Identity)}}
+	return newEnv(tb, &auth{tokens: make(map[string]session.Identity)}, opts, gopts, nil, kinds...)
+}
+
+// Node starts another gateway that shares e's tokens (a player of e opens
+// tabs on it with TabAt), with its own runtime; wrap, if not nil, makes
+// the gateway's Handler of the runtime (a cluster's).
+func (e *Env) Node(tb testing.TB, opts room.Options, gopts gateway.Options, wrap func(*room.Runtime) gateway.Handler, kinds ...*room.Kind) *Env {
+	tb.Helper()
+	return newEnv(tb, e.auth, opts, gopts, wrap, kinds...)
+}
+
+// NewWith is New with wrap (see Node).
+func NewWith(tb testing.TB, opts room.Options, gopts gateway.Options, wrap func(*room.Runtime) gateway.Handler, kinds ...*room.Kind) *Env {
+	tb.Helper()
+	return newEnv(tb, &auth{tokens: make(map[string]session.Identity)}, opts, gopts, wrap, kinds...)
+}
+
+func newEnv(tb testing.TB, a *auth, opts room.Options, gopts gateway.Options, wrap func(*room.Runtime) gateway.Handler, kinds ...*room.Kind) *Env {
+	e := &Env{tb: tb, auth: a}
 	e.Runtime = room.New(zerolog.Nop(), opts, kinds...)
 	if gopts.MessageRate == 0 {
 		gopts.MessageRate, gopts.MessageBurst = 1e6, 1e6
 	}
-	e.Server = gateway.NewServer(e.auth, e.Runtime, zerolog.Nop(), gopts)
+	var h gateway.Handler = e.Runtime
+	if wrap != nil {
+		h = wrap(e.Runtime)
+	}
+	e.Server = gateway.NewServer(e.auth, h, zerolog.Nop(), gopts)
 	ts := httptest.NewServer(e.Server)
 	e.URL = "ws" + strings.TrimPrefix(ts.URL, "http")
 	tb.Cleanup(func() {
@@ -117,8 +139,14 @@ func (p *Player) Revoke(sid uuid.UUID) {
 // Tab opens a socket of the player's first session and reads its welcome.
 func (p *Player) Tab() *Client { return p.TabOf(p.Session) }
 
+// TabAt opens a socket of the player's first session on gateway e (a Node
+// of the player's) and reads its welcome.
+func (p *Player) TabAt(e *Env) *Client { return p.dial(e, p.Session) }
+
 // TabOf opens a socket of session sid and reads its welcome.
-func (p *Player) TabOf(sid uuid.UUID) *Client {
+func (p *Player) TabOf(sid uuid.UUID) *Client { return p.dial(p.e, sid) }
+
+func (p *Player) dial(e *Env, sid uuid.UUID) *Client {
 	tb := p.e.tb
 	tb.Helper()
 	id := session.Identity{PlayerID: p.ID, SessionID: sid, Username: p.Name, ExpiresAt: time.Now().Add(time.Hour)}
@@ -128,7 +156,7 @@ func (p *Player) TabOf(sid uuid.UUID) *Client {
 	p.e.auth.mu.Unlock()
 	ctx, cancel := context.WithTimeout(tb.Context(), Wait)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, p.e.URL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
+	c, _, err := websocket.Dial(ctx, e.URL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
 	if err != nil {
 		tb.Fatalf("Dial: %v", err)
 	}

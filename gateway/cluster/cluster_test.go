@@ -45,8 +45,8 @@ func natsServer(t *testing.T) *server.Server {
 
 // node is one gateway of the test cluster.
 type node struct {
-	env *roomtest.Env
-	cl  *cluster.Cluster
+	env    *roomtest.Env
+	cl     *cluster.Cluster
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -242,10 +242,10 @@ func TestTableSurvivesHostDeath(t *testing.T) {
 }
 
 type tstate struct {
-	Status  string `json:"status"`
-	HandNo  int    `json:"hand_no"`
-	Turn    *int   `json:"turn"`
-	Seats   []struct {
+	Status string `json:"status"`
+	HandNo int    `json:"hand_no"`
+	Turn   *int   `json:"turn"`
+	Seats  []struct {
 		Cards int `json:"cards"`
 	} `json:"seats"`
 	Current *struct {

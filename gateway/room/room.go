@@ -165,36 +165,53 @@ func newRoom(rt *Runtime, k *Kind, name string) *room {
 	return r
 }
 
-// post queues ev and starts the event loop if it is not running. It
-// reports false when the room no longer takes events.
+// post queues ev and starts the event loop on a goroutine if it is not
+// running. It reports false when the room no longer takes events.
 func (r *room) post(ev event) bool {
+	taken, _ := r.enqueue(ev, false)
+	return taken
+}
+
+// enqueue queues ev. If no loop is running one is started: on a new
+// goroutine, or, with inline, by the caller, who is told to run it
+// (runHere) with loop(ev.done), once it holds no lock. taken is false
+// when the room no longer takes events.
+func (r *room) enqueue(ev event, inline bool) (taken, runHere bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		if ev.done != nil && r.halted {
 			ev.done <- ErrUnavailable
-			return true
+			return true, false
 		}
-		return false
+		return false, false
 	}
 	r.queue = append(r.queue, ev)
-	if !r.running {
-		r.running = true
-		r.rt.loops.Add(1)
-		go r.loop() // owned by Runtime.loops; ends when the queue is empty
+	if r.running {
+		return true, false
 	}
-	return true
+	r.running = true
+	r.rt.loops.Add(1) // done by loop when it ends
+	if inline {
+		return true, true
+	}
+	go r.loop(nil) // owned by Runtime.loops; ends when the queue is empty
+	return true, false
 }
 
-// loop runs queued events one at a time until none is left.
-func (r *room) loop() {
-	defer r.rt.loops.Done()
+// loop runs queued events one at a time until none is left. A loop run
+// inline by a frame's caller (until is that frame's done) ends as soon as
+// that frame has been handled, and hands what is queued behind it to a
+// new goroutine: a frame for an idle room costs no goroutine switch, and
+// the caller never works for other sockets.
+func (r *room) loop(until chan<- error) {
 	for {
 		r.mu.Lock()
 		if len(r.queue) == 0 {
 			r.running = false
 			r.queue = nil
 			r.mu.Unlock()
+			r.rt.loops.Done()
 			return
 		}
 		ev := r.queue[0]
@@ -202,6 +219,18 @@ func (r *room) loop() {
 		r.queue = r.queue[1:]
 		r.mu.Unlock()
 		r.run(ev)
+		if until != nil && ev.done == until {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if len(r.queue) == 0 {
+				r.running = false
+				r.queue = nil
+				r.rt.loops.Done()
+				return
+			}
+			go r.loop(nil) // takes over this loop's count in Runtime.loops
+			return
+		}
 	}
 }
 

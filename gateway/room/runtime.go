@@ -286,8 +286,12 @@ func (rt *Runtime) message(id uint64, m gateway.Message) error {
 		return k.Query(Query{rt: rt, kind: k, sock: st.s, id: m.ID}, st.s, m)
 	}
 	done := make(chan error, 1)
-	if err := rt.deliver(k, t, event{kind: evMessage, sock: st.s, msg: m, done: done}); err != nil {
+	r, here, err := rt.deliver(k, t, event{kind: evMessage, sock: st.s, msg: m, done: done})
+	if err != nil {
 		return err
+	}
+	if here { // the room was idle: run its loop here until the frame is handled
+		r.loop(done)
 	}
 	return <-done
 }
@@ -302,33 +306,34 @@ func (rt *Runtime) kindOf(typ string) *Kind {
 }
 
 // deliver queues ev in the target room, making the room (New, then ev)
-// when the target allows. Lookup and post happen under rt.mu, which a
+// when the target allows. Lookup and queueing happen under rt.mu, which a
 // room also holds to vanish: ev cannot miss the room it found, and the
-// frame that makes a room is its first event after New.
-func (rt *Runtime) deliver(k *Kind, t Target, ev event) error {
+// frame that makes a room is its first event after New. When the room
+// was idle, the caller is to run its loop (runHere), outside rt.mu.
+func (rt *Runtime) deliver(k *Kind, t Target, ev event) (r *room, runHere bool, err error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.stopped {
-		return ErrUnavailable
+		return nil, false, ErrUnavailable
 	}
 	key := roomKey{k, t.Room}
-	r := rt.rooms[key]
+	r = rt.rooms[key]
 	if r == nil {
 		if !t.Create {
 			if t.Missing == nil {
-				return gateway.Error{Code: "not_in_room", Message: "no room " + t.Room}
+				return nil, false, gateway.Error{Code: "not_in_room", Message: "no room " + t.Room}
 			}
-			return t.Missing
+			return nil, false, t.Missing
 		}
 		if len(rt.rooms) >= rt.opts.MaxRooms {
-			return ErrRoomLimit
+			return nil, false, ErrRoomLimit
 		}
 		r = newRoom(rt, k, t.Room)
 		rt.rooms[key] = r
-		r.post(event{kind: evCreate})
+		_, runHere = r.enqueue(event{kind: evCreate}, true)
 	}
-	r.post(ev)
-	return nil
+	_, idle := r.enqueue(ev, true)
+	return r, runHere || idle, nil
 }
 
 // Shutdown stops every room: each runs its Stopper's Stop in its order

@@ -148,9 +148,9 @@ type room struct {
 // member is one player's membership of a room.
 type member struct {
 	p         Player
-	seq       uint64             // join order
-	sockets   map[uint64]Socket  // sockets in the room
-	sessions  map[uuid.UUID]bool // sessions seen in the room
+	seq       uint64      // join order
+	sockets   []Socket    // sockets in the room (a player has a few)
+	sessions  []uuid.UUID // sessions that had a socket in the room
 	held      bool
 	grace     time.Duration
 	awaySince time.Time
@@ -367,11 +367,9 @@ func (r *room) arrive(s Socket) {
 	if !r.rt.live(s) {
 		return
 	}
-	if _, ok := m.sockets[s.ID()]; ok {
+	if !m.addSocket(s) {
 		return
 	}
-	m.sockets[s.ID()] = s
-	m.sessions[s.Session] = true
 	m.back()
 	if h, ok := r.h.(Returner); ok {
 		h.Return(&r.ctx, s)
@@ -386,11 +384,7 @@ func (r *room) gone(s Socket, why Reason) {
 	if m == nil {
 		return
 	}
-	if _, ok := m.sockets[s.ID()]; !ok {
-		return
-	}
-	delete(m.sockets, s.ID())
-	if len(m.sockets) > 0 {
+	if !m.removeSocket(s.ID()) || len(m.sockets) > 0 {
 		return
 	}
 	if !m.held || why == Revoked {
@@ -398,6 +392,30 @@ func (r *room) gone(s Socket, why Reason) {
 		return
 	}
 	r.away(m)
+}
+
+// addSocket puts socket s in m's sockets; false if it was there.
+func (m *member) addSocket(s Socket) bool {
+	if m.hasSocket(s.ID()) {
+		return false
+	}
+	m.sockets = append(m.sockets, s)
+	if !slices.Contains(m.sessions, s.Session) {
+		m.sessions = append(m.sessions, s.Session)
+	}
+	return true
+}
+
+// hasSocket reports whether socket id is one of m's sockets.
+func (m *member) hasSocket(id uint64) bool {
+	return slices.ContainsFunc(m.sockets, func(s Socket) bool { return s.ID() == id })
+}
+
+// removeSocket takes socket id out of m's sockets; false if it was not there.
+func (m *member) removeSocket(id uint64) bool {
+	n := len(m.sockets)
+	m.sockets = slices.DeleteFunc(m.sockets, func(s Socket) bool { return s.ID() == id })
+	return len(m.sockets) < n
 }
 
 // back marks m present: no longer away, their grace canceled.
@@ -429,15 +447,11 @@ func (r *room) away(m *member) {
 // had a socket in the room (another device's, evicted) changes nothing.
 func (r *room) revoke(pid, sid uuid.UUID) {
 	m := r.members[pid]
-	if m == nil || !m.sessions[sid] {
+	if m == nil || !slices.Contains(m.sessions, sid) {
 		return
 	}
-	for id, s := range m.sockets {
-		if s.Session == sid {
-			delete(m.sockets, id)
-		}
-	}
-	delete(m.sessions, sid)
+	m.sockets = slices.DeleteFunc(m.sockets, func(s Socket) bool { return s.Session == sid })
+	m.sessions = slices.DeleteFunc(m.sessions, func(id uuid.UUID) bool { return id == sid })
 	if len(m.sockets) == 0 {
 		r.drop(m, Revoked)
 	}

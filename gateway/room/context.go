@@ -263,7 +263,7 @@ func (c *Context) After(d time.Duration, f func(*Context)) *Timer {
 	r := c.r
 	r.timerSeq++
 	t := &Timer{r: r, f: f, when: time.Now().Add(d), seq: r.timerSeq}
-	if r.timers == nil { // stopped room
+	if r.timers == nil { // the room has vanished or stopped
 		return t
 	}
 	r.timers[t] = struct{}{}

@@ -343,7 +343,7 @@ func (r *room) stopAll() {
 	for t := range r.timers {
 		t.t.Stop()
 	}
-	r.timers = map[*Timer]struct{}{}
+	r.timers = nil
 	r.rt.mu.Lock()
 	defer r.rt.mu.Unlock()
 	r.mu.Lock()

@@ -65,6 +65,7 @@ func (c *Context) Join(s Socket) (first bool, err error) {
 		r.seq++
 		m = &member{p: s.Player, seq: r.seq, ip: s.ip}
 		r.members[s.Player.ID] = m
+		r.counted()
 		first = true
 	} else if !r.rt.live(s) {
 		return false, nil

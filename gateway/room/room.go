@@ -304,12 +304,21 @@ func (r *room) fire(t *Timer) {
 	}
 }
 
-// publish updates the summary listings read.
+// publish updates the summary listings read, after each event.
 func (r *room) publish() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.summary.Members = len(r.members)
 	r.summary.Summary = r.ctx.summary
+}
+
+// counted updates the member count listings read as soon as membership
+// changes, before the event sends anything: a client that got a room's
+// answer to a join or a leave lists the room as that answer says.
+func (r *room) counted() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.summary.Members = len(r.members)
 }
 
 func (r *room) info() Info {
@@ -469,6 +478,7 @@ func (r *room) remove(m *member) {
 		m.graceT.Stop()
 	}
 	delete(r.members, m.p.ID)
+	r.counted()
 	r.rt.left(r, m)
 }
 

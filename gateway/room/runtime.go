@@ -362,7 +362,9 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Rooms lists the rooms that exist, for the admin API.
+// Rooms lists the rooms that have members, for the admin API. A room's
+// member count changes as its members join and leave, before the room
+// answers them; its Summary after each of its events.
 func (rt *Runtime) Rooms() []Info {
 	rt.mu.Lock()
 	rooms := make([]*room, 0, len(rt.rooms))
@@ -372,7 +374,9 @@ func (rt *Runtime) Rooms() []Info {
 	rt.mu.Unlock()
 	out := make([]Info, 0, len(rooms))
 	for _, r := range rooms {
-		out = append(out, r.info())
+		if i := r.info(); i.Members > 0 { // not one being made, or vanishing
+			out = append(out, i)
+		}
 	}
 	return out
 }

@@ -115,9 +115,10 @@ type sink interface {
 // players across their sockets and runs rooms of its kinds, each room's
 // events one at a time in one order. It is safe for concurrent use.
 //
-// Its own goroutines are the rooms' event loops, each running only while
-// its room has events queued (an idle room costs no goroutine); Shutdown
-// stops them and waits.
+// A room's event loop runs only while the room has events queued (an idle
+// room costs no goroutine): on the goroutine of the frame that found the
+// room idle, until that frame is handled, else on a goroutine of its own.
+// Shutdown stops them and waits.
 type Runtime struct {
 	log   zerolog.Logger
 	opts  Options

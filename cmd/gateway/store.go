@@ -42,6 +42,7 @@ func openStore(ctx context.Context, cfg config, log zerolog.Logger) (backend, er
 	node, _ := os.Hostname() // until GATEWAY_NODE_NAME exists; empty is fine
 	st, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{
 		Timeout:  cfg.StoreTimeout,
+		MaxConns: int32(cfg.DBMaxConns),
 		NodeName: node,
 		Logger:   log.With().Str("component", "postgres").Logger(),
 	})

@@ -69,9 +69,7 @@ type Conn struct {
 	// the close frame gets deadPeerCloseWait and no close reply is awaited.
 	closeDrop bool
 
-	stopped   bool          // serve has ended: no new goroutines
-	ended     bool          // serve has finished completely
-	done      chan struct{} // made lazily by doneChan, closed when ended
+	stopped   bool // serve has ended: no new goroutines
 	workers   sync.WaitGroup
 	authTimer *time.Timer
 	hbTimer   *time.Timer
@@ -415,19 +413,6 @@ func (c *Conn) writeTimedOut() {
 	c.abort()
 }
 
-// doneChan returns a channel closed once the socket has ended completely.
-func (c *Conn) doneChan() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.done == nil {
-		c.done = make(chan struct{})
-		if c.ended {
-			close(c.done)
-		}
-	}
-	return c.done
-}
-
 // stop ends the socket's helpers: no new goroutines start, timers stop, the
 // connection is closed (after the close handshake if one was requested),
 // and every goroutine the socket started has returned.
@@ -449,16 +434,6 @@ func (c *Conn) stop() {
 	}
 	c.workers.Wait()
 	_ = c.ws.CloseNow()
-}
-
-// finish marks the socket ended and wakes doneChan waiters.
-func (c *Conn) finish() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ended = true
-	if c.done != nil {
-		close(c.done)
-	}
 }
 
 // abort drops the connection without a close handshake, at once, even while

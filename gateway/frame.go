@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/bigtwo/gateway/gateway/internal/jsonscan"
+	"github.com/bigtwo/gateway/session/jsonscan"
 )
 
 // Message is one frame of the protocol: a JSON object

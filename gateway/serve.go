@@ -69,7 +69,6 @@ func (s *Server) end(c *Conn, connected bool, err error) {
 		}
 		s.h.Disconnect(c, err)
 	}
-	c.finish()
 	s.log.Debug().Uint64("conn", c.id).Err(err).Msg("socket ended")
 }
 

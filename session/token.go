@@ -17,6 +17,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+
+	"github.com/bigtwo/gateway/session/jsonscan"
 )
 
 // Access token format. An access token is a compact HS256 JWT whose header is
@@ -347,9 +349,9 @@ func (k *KeyRing) headerKey(hdr []byte) (int, error) {
 		seen uint8
 		kid  []byte
 	)
-	obj := jsonObject{data: hdr}
+	obj := jsonscan.NewObject(hdr)
 	for {
-		name, v, ok, err := obj.next()
+		name, v, ok, err := obj.Next()
 		if err != nil {
 			return 0, tokenError("header: " + err.Error())
 		}
@@ -467,9 +469,9 @@ func decodeClaims(data []byte) (tokenClaims, error) {
 		allBits = 1<<iota - 1
 	)
 	var seen uint8
-	obj := jsonObject{data: data}
+	obj := jsonscan.NewObject(data)
 	for {
-		name, v, ok, err := obj.next()
+		name, v, ok, err := obj.Next()
 		if err != nil {
 			return tokenClaims{}, tokenError("claims: " + err.Error())
 		}

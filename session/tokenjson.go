@@ -1,155 +1,22 @@
 package session
 
 import (
-	"bytes"
-	"encoding/json"
-
 	"github.com/google/uuid"
+
+	"github.com/bigtwo/gateway/session/jsonscan"
 )
 
-// jsonObject reads the members of one JSON object, strictly by RFC 8259,
-// with no copying: the only values it accepts are those a token of ours
-// holds, strings and integers without sign, fraction or exponent. Anything
-// else (another kind of value, a JSON syntax error, data after the object)
-// is an error of constant text. Duplicate names are the caller's to find.
-type jsonObject struct {
-	data   []byte
-	pos    int
-	opened bool // the '{' has been read
-}
+// The token's JSON is read with jsonscan.Object (a flat object of strings
+// and unsigned integers, strictly); the functions below decode its values
+// as the claims want them. Every error is of constant text.
 
-// next returns the next member of the object: its name, unescaped, and its
-// value as raw JSON (a string with its quotes, or digits). After the last
-// member it returns ok false, once it has checked that only whitespace
-// follows the object.
-func (o *jsonObject) next() (name, value []byte, ok bool, err error) {
-	o.space()
-	switch {
-	case !o.opened:
-		if !o.eat('{') {
-			return nil, nil, false, tokenError("not a JSON object")
-		}
-		o.opened = true
-		o.space()
-		if o.eat('}') {
-			return o.end()
-		}
-	case o.eat('}'):
-		return o.end()
-	case o.eat(','):
-		o.space()
-	default:
-		return nil, nil, false, tokenError("bad JSON")
-	}
-	raw, err := o.str()
-	if err != nil {
-		return nil, nil, false, err
-	}
-	if name, err = jsonText(raw); err != nil {
-		return nil, nil, false, tokenError("bad JSON")
-	}
-	o.space()
-	if !o.eat(':') {
-		return nil, nil, false, tokenError("bad JSON")
-	}
-	o.space()
-	if value, err = o.value(); err != nil {
-		return nil, nil, false, err
-	}
-	return name, value, true, nil
-}
-
-// end checks that nothing but whitespace follows the object.
-func (o *jsonObject) end() (name, value []byte, ok bool, err error) {
-	o.space()
-	if o.pos != len(o.data) {
-		return nil, nil, false, tokenError("data after the object")
-	}
-	return nil, nil, false, nil
-}
-
-// space skips JSON whitespace.
-func (o *jsonObject) space() {
-	for o.pos < len(o.data) {
-		switch o.data[o.pos] {
-		case ' ', '\t', '\n', '\r':
-			o.pos++
-		default:
-			return
-		}
-	}
-}
-
-// eat consumes c if it comes next.
-func (o *jsonObject) eat(c byte) bool {
-	if o.pos < len(o.data) && o.data[o.pos] == c {
-		o.pos++
-		return true
-	}
-	return false
-}
-
-// str consumes a JSON string and returns it raw, quotes included. Its
-// escapes are only skipped here: jsonText checks them as it decodes them.
-func (o *jsonObject) str() ([]byte, error) {
-	start := o.pos
-	if !o.eat('"') {
-		return nil, tokenError("bad JSON")
-	}
-	for o.pos < len(o.data) {
-		c := o.data[o.pos]
-		o.pos++
-		switch {
-		case c == '"':
-			return o.data[start:o.pos], nil
-		case c == '\\':
-			o.pos++ // the escaped character cannot end the string
-		case c < 0x20:
-			return nil, tokenError("bad JSON")
-		}
-	}
-	return nil, tokenError("bad JSON")
-}
-
-// value consumes a string or an integer without sign, fraction or
-// exponent, and returns it raw.
-func (o *jsonObject) value() ([]byte, error) {
-	if o.pos == len(o.data) {
-		return nil, tokenError("bad JSON")
-	}
-	switch c := o.data[o.pos]; {
-	case c == '"':
-		return o.str()
-	case c == '0':
-		// JSON has no leading zeros: what follows a 0 is a fraction, an
-		// exponent or the end of the number, and next checks for the end.
-		o.pos++
-		return o.data[o.pos-1 : o.pos], nil
-	case '1' <= c && c <= '9':
-		start := o.pos
-		for o.pos < len(o.data) && '0' <= o.data[o.pos] && o.data[o.pos] <= '9' {
-			o.pos++
-		}
-		return o.data[start:o.pos], nil
-	default:
-		return nil, tokenError("value neither a string nor an integer")
-	}
-}
-
-// jsonText returns the text of v, a raw JSON string, unescaped: a slice of
-// v itself when it has no escapes (the common case), else a fresh copy.
+// jsonText returns the text of v, a raw JSON string, unescaped.
 func jsonText(v []byte) ([]byte, error) {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return nil, tokenError("not a string")
+	s, err := jsonscan.Text(v)
+	if err != nil {
+		return nil, tokenError(err.Error())
 	}
-	if bytes.IndexByte(v, '\\') < 0 {
-		return v[1 : len(v)-1], nil
-	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		return nil, tokenError("not a string")
-	}
-	return []byte(s), nil
+	return s, nil
 }
 
 // jsonString returns the text of v, a raw JSON string.

@@ -7,6 +7,7 @@
 //	loadgen ping     -n 10000 -rate 1000 -duration 30s
 //	loadgen rooms    -tables 2500 -rate 1 -duration 30s
 //	loadgen baseline -n 10000 -c 32 -duration 30s
+//	loadgen churn    -min 1000 -n 3000 -duration 10m
 //
 // Each socket needs its own session and POST /session is rate limited per
 // client address, so run the gateway under test with
@@ -48,6 +49,8 @@ modes:
   ping            hold -n sockets and send -rate pings/s among them for -duration
   rooms           -tables tables of 4 sockets, each table -rate game frames/s
   baseline        connect against a bare coder/websocket server (a child process)
+  churn           clients that come and go, -min -> -n -> -min over -duration: join, chat,
+                  refresh over HTTP and in band, leave after 5-30 s, reconnect; counts refusals
   serve-baseline  run that bare server (-addr); used by baseline and -baseline
 `
 
@@ -75,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"ping":     lg.ping,
 		"rooms":    lg.rooms,
 		"baseline": lg.baseline,
+		"churn":    lg.churn,
 	}
 	sum, err := lg.withProgress(ctx, modes[mode])
 	if sum != nil {
@@ -104,12 +108,13 @@ type config struct {
 	PID      int
 	Baseline bool
 	Timeout  time.Duration
+	Min      int // churn: clients at the start and the end
 }
 
 // parseConfig parses the flags of mode.
 func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 	switch mode {
-	case "sessions", "connect", "ping", "rooms", "baseline":
+	case "sessions", "connect", "ping", "rooms", "baseline", "churn":
 	default:
 		fmt.Fprint(stderr, modeHelp)
 		return config{}, fmt.Errorf("unknown mode %q", mode)
@@ -127,6 +132,7 @@ func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.PID, "pid", 0, "the gateway's pid, to read its RSS from /proc when /metrics has no process_resident_memory_bytes")
 	fs.BoolVar(&cfg.Baseline, "baseline", false, "connect: run the baseline first in the same run and compare")
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "bound on one request, dial or awaited frame")
+	fs.IntVar(&cfg.Min, "min", 0, "churn: clients at the start and the end (default -n/3); -n is the peak at mid-run")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -145,7 +151,12 @@ func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 			cfg.Rate = 1
 		}
 	}
+	if mode == "churn" && cfg.Min == 0 {
+		cfg.Min = max(1, cfg.N/3)
+	}
 	switch {
+	case mode == "churn" && (cfg.Min < 1 || cfg.Min > cfg.N):
+		return config{}, fmt.Errorf("-min: need 1 to -n (%d), got %d", cfg.N, cfg.Min)
 	case cfg.N < 1:
 		return config{}, fmt.Errorf("-n: need at least 1, got %d", cfg.N)
 	case cfg.C < 1:

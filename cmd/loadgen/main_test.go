@@ -39,6 +39,9 @@ func newFakeGateway(t *testing.T) *fakeGateway {
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, `{"token":"tok-%d"}`, g.next.Add(1))
 	})
+	mux.HandleFunc("POST /session/refresh", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"token":"tok-%d","refresh_token":"r"}`, g.next.Add(1))
+	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "process_resident_memory_bytes %d\ngo_goroutines 3\n", 1<<20+g.next.Load()*1024)
 	})
@@ -79,6 +82,8 @@ func (g *fakeGateway) ws(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case f.Type == "ping":
 				_ = c.Write(ctx, websocket.MessageText, fmt.Appendf(nil, `{"type":"pong","id":%s}`, f.ID))
+			case f.Type == "auth.refresh":
+				_ = c.Write(ctx, websocket.MessageText, fmt.Appendf(nil, `{"type":"auth.refreshed","id":%s}`, f.ID))
 			case f.Type == "room.join":
 				var d struct{ Room string }
 				_ = json.Unmarshal(f.Data, &d)
@@ -151,6 +156,17 @@ func TestRunModes(t *testing.T) {
 	})
 }
 
+func TestRunChurn(t *testing.T) {
+	g := newFakeGateway(t)
+	s := runJSON(t, "churn", "-url", g.srv.URL, "-min", "3", "-n", "6", "-duration", "1500ms")
+	if s.Churn == nil || s.Sessions == nil || s.Sessions.Count < 3 || s.Connect == nil || s.Connect.Count < 3 || s.Join == nil || s.Join.Count < 3 {
+		t.Fatalf("churn = %+v, sessions %+v, connect %+v, join %+v: want at least the 3 first clients in", s.Churn, s.Sessions, s.Connect, s.Join)
+	}
+	if len(s.Churn.Refusals) != 0 || s.Churn.StoreTimeouts != 0 || s.Churn.PeakSockets < 3 {
+		t.Errorf("churn = %+v, want no refusal and at least 3 sockets at once", s.Churn)
+	}
+}
+
 func TestRunErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -162,6 +178,7 @@ func TestRunErrors(t *testing.T) {
 		{"bad url", []string{"loadgen", "connect", "-url", "localhost:8080"}, "-url"},
 		{"bad n", []string{"loadgen", "ping", "-n", "0"}, "-n"},
 		{"extra args", []string{"loadgen", "sessions", "x"}, "unexpected arguments"},
+		{"churn min over n", []string{"loadgen", "churn", "-n", "10", "-min", "20"}, "-min"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

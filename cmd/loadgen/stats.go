@@ -249,9 +249,14 @@ type summary struct {
 	// Join is room.join -> room.joined.
 	Join *phase `json:"join,omitempty"`
 	// Delivery is game frame send -> receipt by each other member.
-	Delivery *phase   `json:"delivery,omitempty"`
-	Memory   *memory  `json:"memory,omitempty"`
-	Baseline *summary `json:"baseline,omitempty"`
+	Delivery *phase `json:"delivery,omitempty"`
+	// Refresh is POST /session/refresh and InBand auth.refresh ->
+	// auth.refreshed (churn).
+	Refresh  *phase      `json:"refresh,omitempty"`
+	InBand   *phase      `json:"in_band_refresh,omitempty"`
+	Churn    *churnStats `json:"churn,omitempty"`
+	Memory   *memory     `json:"memory,omitempty"`
+	Baseline *summary    `json:"baseline,omitempty"`
 	// ConnectVsBaseline is Connect.Rate / Baseline.Connect.Rate.
 	ConnectVsBaseline float64  `json:"connect_rate_vs_baseline,omitempty"`
 	Notes             []string `json:"notes,omitempty"`
@@ -273,6 +278,7 @@ func (s *summary) writeText(w io.Writer) {
 	}{
 		{"sessions", s.Sessions}, {"connect", s.Connect}, {"hold", s.Hold},
 		{"ping", s.Ping}, {"join", s.Join}, {"delivery", s.Delivery},
+		{"refresh", s.Refresh}, {"in-band", s.InBand},
 	}
 	for _, r := range rows {
 		if r.p == nil {
@@ -299,6 +305,20 @@ func (s *summary) writeText(w io.Writer) {
 			}
 		}
 	}
+	if c := s.Churn; c != nil {
+		refused := int64(0)
+		for _, n := range c.Refusals {
+			refused += n
+		}
+		fmt.Fprintf(w, "churn     clients %d -> %d -> %d, peak sockets %d, chats %d sent %d received\n",
+			c.MinClients, c.PeakClients, c.MinClients, c.PeakSockets, c.ChatsSent, c.ChatsRecv)
+		fmt.Fprintf(w, "refusals  %d in all, %d store timeouts, 503s %v\n", refused, c.StoreTimeouts, c.HTTP503)
+		writeCounts(w, c.Refusals)
+		if len(c.ClientErrors) > 0 {
+			fmt.Fprintln(w, "client-side errors")
+			writeCounts(w, c.ClientErrors)
+		}
+	}
 	if m := s.Memory; m != nil {
 		fmt.Fprintf(w, "memory (%s): RSS %s before, %s connected, %s at end; per socket %.1f KiB connected, %.1f KiB at end",
 			m.Source, mib(m.Before), mib(m.Connected), mib(m.End), m.PerSocketConnected, m.PerSocketEnd)
@@ -317,6 +337,18 @@ func (s *summary) writeText(w io.Writer) {
 		fmt.Fprintln(w, "--- baseline (bare coder/websocket server, same run) ---")
 		s.Baseline.writeText(w)
 		fmt.Fprintf(w, "--- connect rate vs baseline: %.2f×\n", s.ConnectVsBaseline)
+	}
+}
+
+// writeCounts prints m's counts, one a line, sorted by key.
+func writeCounts(w io.Writer, m map[string]int64) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "          %6d × %s\n", m[k], k)
 	}
 }
 

@@ -169,3 +169,17 @@ func TestWriteText(t *testing.T) {
 		}
 	}
 }
+
+func TestChurnTarget(t *testing.T) {
+	const d = 10 * time.Minute
+	for _, tt := range []struct {
+		at   time.Duration
+		want int
+	}{
+		{0, 1000}, {d / 4, 2000}, {d / 2, 3000}, {3 * d / 4, 2000}, {d, 1000}, {2 * d, 1000}, {-time.Second, 1000},
+	} {
+		if got := churnTarget(tt.at, d, 1000, 3000); got != tt.want {
+			t.Errorf("churnTarget(%v, %v, 1000, 3000) = %d, want %d", tt.at, d, got, tt.want)
+		}
+	}
+}

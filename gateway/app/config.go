@@ -24,6 +24,7 @@ import (
 type config struct {
 	Addr                 string
 	DatabaseURL          string
+	DBMaxConns           int // 0: the URL's pool_max_conns, else postgres.DefaultMaxConns
 	JWTSecret            string
 	JWTOldSecrets        []string
 	TokenTTL             time.Duration
@@ -81,6 +82,7 @@ func settings() []setting {
 	return []setting{
 		{"GATEWAY_ADDR", ":8080", "listen address", func(c *config, v string) error { c.Addr = v; return nil }},
 		{"GATEWAY_DATABASE_URL", "", "PostgreSQL URL; empty = memory store", func(c *config, v string) error { c.DatabaseURL = v; return nil }},
+		{"GATEWAY_DB_MAX_CONNS", "", "PostgreSQL connections in the pool; empty = the URL's pool_max_conns, else 16", optionalIntInto(func(c *config) *int { return &c.DBMaxConns })},
 		{"GATEWAY_JWT_SECRET", "", "active signing key, at least 32 bytes; empty = random per process", func(c *config, v string) error {
 			if v != "" && len(v) < 32 {
 				return fmt.Errorf("secret of %d bytes, need at least 32", len(v))

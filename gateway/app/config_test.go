@@ -21,7 +21,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	if c.Addr != ":8080" || c.TokenTTL != time.Hour || c.SessionTTL != 168*time.Hour || c.SessionMaxAge != 720*time.Hour ||
 		c.MaxSessionsPerPlayer != 5 || c.AuthTimeout != 10*time.Second || c.SessionBurst != 20 || c.RefreshBurst != 60 || c.RefreshRate != 1 || c.MessageBurst != 100 ||
 		c.MaxMessageBytes != 65536 || c.PingInterval != 25*time.Second || c.PingTimeout != 10*time.Second ||
-		c.SendQueue != 64 || c.MaxSocketsPerPlayer != 10 || c.MaxPendingPerIP != 32 || c.MaxPending != 0 || c.MaxSocketsPerIP != 1000 || c.StoreTimeout != 2*time.Second ||
+		c.SendQueue != 64 || c.MaxSocketsPerPlayer != 10 || c.MaxPendingPerIP != 32 || c.MaxPending != 0 || c.DBMaxConns != 0 || c.MaxSocketsPerIP != 1000 || c.StoreTimeout != 2*time.Second ||
 		c.DrainTimeout != 10*time.Second || c.CleanupInterval != time.Minute || c.LogLevel != "info" || c.DatabaseURL != "" {
 		t.Fatalf("defaults = %+v", c)
 	}
@@ -60,6 +60,7 @@ func TestParseConfigErrorsNameTheVariable(t *testing.T) {
 		{"bad cidr", map[string]string{"GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8,nope"}, nil, `GATEWAY_TRUSTED_PROXIES: invalid CIDR "nope"`},
 		{"bad level", map[string]string{"GATEWAY_LOG_LEVEL": "loud"}, nil, "GATEWAY_LOG_LEVEL: invalid log level"},
 		{"bad format", map[string]string{"GATEWAY_LOG_FORMAT": "xml"}, nil, "GATEWAY_LOG_FORMAT: invalid log format"},
+		{"bad pool size", map[string]string{"GATEWAY_DB_MAX_CONNS": "-3"}, nil, "GATEWAY_DB_MAX_CONNS: invalid number"},
 		{"zero max pending", map[string]string{"GATEWAY_MAX_PENDING": "0"}, nil, "GATEWAY_MAX_PENDING: invalid number"},
 		{"bad message bytes", map[string]string{"GATEWAY_MAX_MESSAGE_BYTES": "64k"}, nil, "GATEWAY_MAX_MESSAGE_BYTES: invalid number"},
 	}

@@ -40,6 +40,7 @@ func openStore(ctx context.Context, cfg config, log zerolog.Logger) (backend, er
 	}
 	st, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{
 		Timeout:  cfg.StoreTimeout,
+		MaxConns: int32(cfg.DBMaxConns),
 		NodeName: cfg.NodeName,
 		Logger:   log.With().Str("component", "postgres").Logger(),
 	})

@@ -63,14 +63,14 @@ func (c *Context) Join(s Socket) (first bool, err error) {
 			return false, err
 		}
 		r.seq++
-		m = &member{p: s.Player, seq: r.seq, sockets: make(map[uint64]Socket), sessions: make(map[uuid.UUID]bool), ip: s.ip}
+		m = &member{p: s.Player, seq: r.seq, ip: s.ip}
 		r.members[s.Player.ID] = m
+		r.counted()
 		first = true
 	} else if !r.rt.live(s) {
 		return false, nil
 	}
-	m.sockets[s.ID()] = s
-	m.sessions[s.Session] = true
+	m.addSocket(s)
 	m.back()
 	return first, nil
 }
@@ -83,7 +83,7 @@ func (c *Context) LeaveSocket(s Socket) (last bool) {
 	if m == nil {
 		return false
 	}
-	delete(m.sockets, s.ID())
+	m.removeSocket(s.ID())
 	if len(m.sockets) > 0 || m.held {
 		return false
 	}
@@ -114,8 +114,7 @@ func (c *Context) Hold(p uuid.UUID, grace time.Duration) error {
 	}
 	m.held, m.grace = true, grace
 	for _, s := range c.r.rt.liveSockets(p) {
-		m.sockets[s.ID()] = s
-		m.sessions[s.Session] = true
+		m.addSocket(s)
 	}
 	return nil
 }
@@ -156,8 +155,7 @@ func (c *Context) In(s Socket) bool {
 	if m == nil {
 		return false
 	}
-	_, ok := m.sockets[s.ID()]
-	return ok
+	return m.hasSocket(s.ID())
 }
 
 // MemberOf describes member p.
@@ -266,7 +264,7 @@ func (c *Context) After(d time.Duration, f func(*Context)) *Timer {
 	r := c.r
 	r.timerSeq++
 	t := &Timer{r: r, f: f, when: time.Now().Add(d), seq: r.timerSeq}
-	if r.timers == nil { // stopped room
+	if r.timers == nil { // the room has vanished or stopped
 		return t
 	}
 	r.timers[t] = struct{}{}

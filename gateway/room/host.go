@@ -6,7 +6,6 @@ import (
 
 	"github.com/bigtwo/gateway/gateway"
 	"github.com/bigtwo/gateway/session"
-	"github.com/google/uuid"
 )
 
 // Host decides where rooms live when gateways form a cluster (package
@@ -96,8 +95,12 @@ func (rt *Runtime) Deliver(kind, name string, id uint64, m gateway.Message) erro
 		return ErrNotHere
 	}
 	done := make(chan error, 1)
-	if err := rt.deliverLocal(k, t, event{kind: evMessage, sock: st.s, msg: m, done: done}, nil, false); err != nil {
+	r, here, err := rt.deliverLocal(k, t, event{kind: evMessage, sock: st.s, msg: m, done: done}, nil, false)
+	if err != nil {
 		return err
+	}
+	if here {
+		r.loop(done)
 	}
 	return <-done
 }
@@ -110,7 +113,8 @@ func (rt *Runtime) Adopt(kind, name string, state []byte) error {
 	if k == nil || k.Restore == nil {
 		return errors.New("room: kind " + kind + " cannot be restored")
 	}
-	return rt.deliverLocal(k, Target{Room: name, Create: true}, event{}, state, true)
+	_, _, err := rt.deliverLocal(k, Target{Room: name, Create: true}, event{}, state, true)
+	return err
 }
 
 // Evict ends room (kind, name) here at once, without telling its members
@@ -158,15 +162,15 @@ func (c *Context) HoldPlayer(p Player, grace time.Duration) error {
 			return err
 		}
 		r.seq++
-		r.members[p.ID] = &member{p: p, seq: r.seq, sockets: make(map[uint64]Socket), sessions: make(map[uuid.UUID]bool)}
+		r.members[p.ID] = &member{p: p, seq: r.seq}
 	}
 	m := r.members[p.ID]
 	m.held = false // Hold attaches the open sockets
 	if err := c.Hold(p.ID, grace); err != nil {
 		return err
 	}
-	if len(m.sockets) == 0 {
-		r.away(m)
+	if len(m.sockets) == 0 && m.awaySince.IsZero() {
+		m.awaySince = r.rt.opts.Now() // away, as the room restoring them knows
 	}
 	return nil
 }

@@ -152,9 +152,9 @@ type room struct {
 // member is one player's membership of a room.
 type member struct {
 	p         Player
-	seq       uint64             // join order
-	sockets   map[uint64]Socket  // sockets in the room
-	sessions  map[uuid.UUID]bool // sessions seen in the room
+	seq       uint64      // join order
+	sockets   []Socket    // sockets in the room (a player has a few)
+	sessions  []uuid.UUID // sessions that had a socket in the room
 	held      bool
 	grace     time.Duration
 	awaySince time.Time
@@ -169,36 +169,53 @@ func newRoom(rt *Runtime, k *Kind, name string) *room {
 	return r
 }
 
-// post queues ev and starts the event loop if it is not running. It
-// reports false when the room no longer takes events.
+// post queues ev and starts the event loop on a goroutine if it is not
+// running. It reports false when the room no longer takes events.
 func (r *room) post(ev event) bool {
+	taken, _ := r.enqueue(ev, false)
+	return taken
+}
+
+// enqueue queues ev. If no loop is running one is started: on a new
+// goroutine, or, with inline, by the caller, who is told to run it
+// (runHere) with loop(ev.done), once it holds no lock. taken is false
+// when the room no longer takes events.
+func (r *room) enqueue(ev event, inline bool) (taken, runHere bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		if ev.done != nil && r.halted {
 			ev.done <- ErrUnavailable
-			return true
+			return true, false
 		}
-		return false
+		return false, false
 	}
 	r.queue = append(r.queue, ev)
-	if !r.running {
-		r.running = true
-		r.rt.loops.Add(1)
-		go r.loop() // owned by Runtime.loops; ends when the queue is empty
+	if r.running {
+		return true, false
 	}
-	return true
+	r.running = true
+	r.rt.loops.Add(1) // done by loop when it ends
+	if inline {
+		return true, true
+	}
+	go r.loop(nil) // owned by Runtime.loops; ends when the queue is empty
+	return true, false
 }
 
-// loop runs queued events one at a time until none is left.
-func (r *room) loop() {
-	defer r.rt.loops.Done()
+// loop runs queued events one at a time until none is left. A loop run
+// inline by a frame's caller (until is that frame's done) ends as soon as
+// that frame has been handled, and hands what is queued behind it to a
+// new goroutine: a frame for an idle room costs no goroutine switch, and
+// the caller never works for other sockets.
+func (r *room) loop(until chan<- error) {
 	for {
 		r.mu.Lock()
 		if len(r.queue) == 0 {
 			r.running = false
 			r.queue = nil
 			r.mu.Unlock()
+			r.rt.loops.Done()
 			return
 		}
 		ev := r.queue[0]
@@ -206,6 +223,18 @@ func (r *room) loop() {
 		r.queue = r.queue[1:]
 		r.mu.Unlock()
 		r.run(ev)
+		if until != nil && ev.done == until {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if len(r.queue) == 0 {
+				r.running = false
+				r.queue = nil
+				r.rt.loops.Done()
+				return
+			}
+			go r.loop(nil) // takes over this loop's count in Runtime.loops
+			return
+		}
 	}
 }
 
@@ -332,12 +361,21 @@ func (r *room) fire(t *Timer) {
 	}
 }
 
-// publish updates the summary listings read.
+// publish updates the summary listings read, after each event.
 func (r *room) publish() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.summary.Members = len(r.members)
 	r.summary.Summary = r.ctx.summary
+}
+
+// counted updates the member count listings read as soon as membership
+// changes, before the event sends anything: a client that got a room's
+// answer to a join or a leave lists the room as that answer says.
+func (r *room) counted() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.summary.Members = len(r.members)
 }
 
 func (r *room) info() Info {
@@ -374,7 +412,7 @@ func (r *room) stopAll() {
 	for t := range r.timers {
 		t.t.Stop()
 	}
-	r.timers = map[*Timer]struct{}{}
+	r.timers = nil
 	r.rt.mu.Lock()
 	defer r.rt.mu.Unlock()
 	r.mu.Lock()
@@ -398,11 +436,9 @@ func (r *room) arrive(s Socket) {
 	if !r.rt.live(s) {
 		return
 	}
-	if _, ok := m.sockets[s.ID()]; ok {
+	if !m.addSocket(s) {
 		return
 	}
-	m.sockets[s.ID()] = s
-	m.sessions[s.Session] = true
 	m.back()
 	if h, ok := r.h.(Returner); ok {
 		h.Return(&r.ctx, s)
@@ -417,11 +453,7 @@ func (r *room) gone(s Socket, why Reason) {
 	if m == nil {
 		return
 	}
-	if _, ok := m.sockets[s.ID()]; !ok {
-		return
-	}
-	delete(m.sockets, s.ID())
-	if len(m.sockets) > 0 {
+	if !m.removeSocket(s.ID()) || len(m.sockets) > 0 {
 		return
 	}
 	if !m.held || why == Revoked {
@@ -429,6 +461,30 @@ func (r *room) gone(s Socket, why Reason) {
 		return
 	}
 	r.away(m)
+}
+
+// addSocket puts socket s in m's sockets; false if it was there.
+func (m *member) addSocket(s Socket) bool {
+	if m.hasSocket(s.ID()) {
+		return false
+	}
+	m.sockets = append(m.sockets, s)
+	if !slices.Contains(m.sessions, s.Session) {
+		m.sessions = append(m.sessions, s.Session)
+	}
+	return true
+}
+
+// hasSocket reports whether socket id is one of m's sockets.
+func (m *member) hasSocket(id uint64) bool {
+	return slices.ContainsFunc(m.sockets, func(s Socket) bool { return s.ID() == id })
+}
+
+// removeSocket takes socket id out of m's sockets; false if it was not there.
+func (m *member) removeSocket(id uint64) bool {
+	n := len(m.sockets)
+	m.sockets = slices.DeleteFunc(m.sockets, func(s Socket) bool { return s.ID() == id })
+	return len(m.sockets) < n
 }
 
 // back marks m present: no longer away, their grace canceled.
@@ -460,15 +516,11 @@ func (r *room) away(m *member) {
 // had a socket in the room (another device's, evicted) changes nothing.
 func (r *room) revoke(pid, sid uuid.UUID) {
 	m := r.members[pid]
-	if m == nil || !m.sessions[sid] {
+	if m == nil || !slices.Contains(m.sessions, sid) {
 		return
 	}
-	for id, s := range m.sockets {
-		if s.Session == sid {
-			delete(m.sockets, id)
-		}
-	}
-	delete(m.sessions, sid)
+	m.sockets = slices.DeleteFunc(m.sockets, func(s Socket) bool { return s.Session == sid })
+	m.sessions = slices.DeleteFunc(m.sessions, func(id uuid.UUID) bool { return id == sid })
 	if len(m.sockets) == 0 {
 		r.drop(m, Revoked)
 	}
@@ -486,6 +538,7 @@ func (r *room) remove(m *member) {
 		m.graceT.Stop()
 	}
 	delete(r.members, m.p.ID)
+	r.counted()
 	r.rt.left(r, m)
 }
 

@@ -122,9 +122,10 @@ type sink interface {
 // players across their sockets and runs rooms of its kinds, each room's
 // events one at a time in one order. It is safe for concurrent use.
 //
-// Its own goroutines are the rooms' event loops, each running only while
-// its room has events queued (an idle room costs no goroutine); Shutdown
-// stops them and waits.
+// A room's event loop runs only while the room has events queued (an idle
+// room costs no goroutine): on the goroutine of the frame that found the
+// room idle, until that frame is handled, else on a goroutine of its own.
+// Shutdown stops them and waits.
 type Runtime struct {
 	log   zerolog.Logger
 	opts  Options
@@ -294,21 +295,23 @@ func (rt *Runtime) message(id uint64, m gateway.Message) error {
 	}
 	done := make(chan error, 1)
 	ev := event{kind: evMessage, sock: st.s, msg: m, done: done}
+	var state []byte
 	if h := rt.opts.Host; h != nil && !rt.hostsRoom(k, t.Room) {
-		local, state, err := h.Place(k.Name, t.Room, t.Create)
+		local, st2, err := h.Place(k.Name, t.Room, t.Create)
 		if err != nil {
 			return err
 		}
 		if !local {
 			return h.Forward(k.Name, t.Room, st.s, m)
 		}
-		if err := rt.deliverLocal(k, t, ev, state, state != nil); err != nil {
-			return err
-		}
-		return <-done
+		state = st2
 	}
-	if err := rt.deliverLocal(k, t, ev, nil, false); err != nil {
+	r, here, err := rt.deliverLocal(k, t, ev, state, state != nil)
+	if err != nil {
 		return err
+	}
+	if here { // the room was idle: run its loop here until the frame is handled
+		r.loop(done)
 	}
 	return <-done
 }
@@ -330,39 +333,41 @@ func (rt *Runtime) kindOf(typ string) *Kind {
 }
 
 // deliver queues ev in the target room, making the room (New, then ev)
-// when the target allows. Lookup and post happen under rt.mu, which a
+// when the target allows. Lookup and queueing happen under rt.mu, which a
 // room also holds to vanish: ev cannot miss the room it found, and the
-// frame that makes a room is its first event after New.
+// frame that makes a room is its first event after New. When the room
+// was idle, the caller is to run its loop (runHere), outside rt.mu.
 //
 // state, when not nil, is the saved state a new room is restored from
 // (restore: the room may be made whatever the target says); a zero ev
 // (kind 0) only makes the room.
-func (rt *Runtime) deliverLocal(k *Kind, t Target, ev event, state []byte, restore bool) error {
+func (rt *Runtime) deliverLocal(k *Kind, t Target, ev event, state []byte, restore bool) (r *room, runHere bool, err error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.stopped {
-		return ErrUnavailable
+		return nil, false, ErrUnavailable
 	}
 	key := roomKey{k, t.Room}
-	r := rt.rooms[key]
+	r = rt.rooms[key]
 	if r == nil {
 		if !t.Create && !restore {
 			if t.Missing == nil {
-				return gateway.Error{Code: "not_in_room", Message: "no room " + t.Room}
+				return nil, false, gateway.Error{Code: "not_in_room", Message: "no room " + t.Room}
 			}
-			return t.Missing
+			return nil, false, t.Missing
 		}
 		if len(rt.rooms) >= rt.opts.MaxRooms {
-			return ErrRoomLimit
+			return nil, false, ErrRoomLimit
 		}
 		r = newRoom(rt, k, t.Room)
 		rt.rooms[key] = r
-		r.post(event{kind: evCreate, state: state})
+		_, runHere = r.enqueue(event{kind: evCreate, state: state}, ev.kind != 0)
 	}
-	if ev.kind != 0 {
-		r.post(ev)
+	if ev.kind == 0 {
+		return r, false, nil
 	}
-	return nil
+	_, idle := r.enqueue(ev, true)
+	return r, runHere || idle, nil
 }
 
 // Shutdown stops every room: each runs its Stopper's Stop in its order
@@ -391,7 +396,9 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Rooms lists the rooms that exist, for the admin API.
+// Rooms lists the rooms that have members, for the admin API. A room's
+// member count changes as its members join and leave, before the room
+// answers them; its Summary after each of its events.
 func (rt *Runtime) Rooms() []Info {
 	rt.mu.Lock()
 	rooms := make([]*room, 0, len(rt.rooms))
@@ -401,7 +408,9 @@ func (rt *Runtime) Rooms() []Info {
 	rt.mu.Unlock()
 	out := make([]Info, 0, len(rooms))
 	for _, r := range rooms {
-		out = append(out, r.info())
+		if i := r.info(); i.Members > 0 { // not one being made, or vanishing
+			out = append(out, i)
+		}
 	}
 	return out
 }

@@ -60,3 +60,27 @@ func TestMigrateTakesPoolParameters(t *testing.T) {
 	}
 	newPlayer(t, s, base)
 }
+
+// TestPoolSize: the pool holds defaultMaxConns connections unless the URL
+// (pool_max_conns) or Options.MaxConns, which wins, says otherwise.
+// pgxpool's own default, max(4, CPUs), was the bottleneck of the churn
+// soak (docs/PERFORMANCE.md).
+func TestPoolSize(t *testing.T) {
+	u := pgtest.Schema(t)
+	for _, tt := range []struct {
+		name string
+		url  string
+		opts postgres.Options
+		want int32
+	}{
+		{"default", u, postgres.Options{}, 16},
+		{"url", u + "&pool_max_conns=5", postgres.Options{}, 5},
+		{"option wins", u + "&pool_max_conns=5", postgres.Options{MaxConns: 9}, 9},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := openStore(t, tt.url, tt.opts).MaxConns(); got != tt.want {
+				t.Errorf("MaxConns() = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,7 +23,8 @@ type Options struct {
 	// ListenReconnectDelay is how long Watch waits before reconnecting after
 	// losing its connection. Defaults to 1s.
 	ListenReconnectDelay time.Duration
-	// MaxConns caps the pool. Defaults to pgxpool's default (at least 4).
+	// MaxConns caps the pool. Defaults to the URL's pool_max_conns, else
+	// DefaultMaxConns.
 	MaxConns int32
 	// NodeName names this process in the application_name of its
 	// connections, "gateway <node> pool" and "gateway <node> listen", so
@@ -33,6 +35,18 @@ type Options struct {
 	// discards them.
 	Logger zerolog.Logger
 }
+
+// DefaultMaxConns is the pool's size unless configured. pgxpool's own
+// default, max(4, CPUs), sizes the pool for work that keeps a CPU busy, but
+// a store call mostly waits (network round trips: a refresh takes six, the
+// commit's WAL flush, row locks), so four connections were the bottleneck
+// of the churn soak on a 2-CPU machine: calls queued for a connection past
+// the store timeout, and each timed-out call cost the pool a connection
+// (pgx closes a connection whose query's context ends), which collapsed
+// throughput further. 16 gave the same soak its peak with no timeout
+// (docs/PERFORMANCE.md) and leaves PostgreSQL's default max_connections
+// (100) room for five gateways and operators.
+const DefaultMaxConns = 16
 
 // Store is a session.Store on PostgreSQL. It is safe for concurrent use, also
 // by several processes sharing the database. Close releases its connections.
@@ -66,8 +80,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if cfg.ConnConfig.ConnectTimeout <= 0 || cfg.ConnConfig.ConnectTimeout > opts.Timeout {
 		cfg.ConnConfig.ConnectTimeout = opts.Timeout
 	}
-	if opts.MaxConns > 0 {
+	switch {
+	case opts.MaxConns > 0:
 		cfg.MaxConns = opts.MaxConns
+	case !strings.Contains(url, "pool_max_conns"): // in a URL or a key=value string
+		cfg.MaxConns = DefaultMaxConns
 	}
 	prefix := appPrefix(cfg.ConnConfig, opts.NodeName)
 	connConfig := cfg.ConnConfig.Copy()

@@ -198,16 +198,61 @@ func sessionErr(ctx context.Context, verb string, id uuid.UUID, err error) error
 	}
 }
 
-// RotateRefresh replaces the refresh hash of the session holding oldHash, in
-// one transaction holding the session's row lock: of two concurrent calls
-// with one oldHash, the second finds the row changed once it gets the lock,
-// looks oldHash up among the former hashes and reports reuse.
-// Only the newest formerHashes former hashes of a session are kept.
+// rotateCurrent is RotateRefresh's common case in one statement, so one
+// round trip: oldHash is the current hash of a session neither revoked nor
+// expired at $3; it becomes a former hash, the newest formerHashes are kept
+// (the statement does not see its own insert, so it keeps $7 =
+// formerHashes-1 of the others), and the session is rotated. No row means
+// oldHash is not such a session's current hash. Of two concurrent calls
+// with one oldHash, the second waits for the row lock, then finds the hash
+// changed and returns no row.
+const rotateCurrent = `WITH cur AS (
+		SELECT id FROM sessions
+		WHERE refresh_hash = $1 AND revoked_at IS NULL AND expires_at > $3
+		FOR UPDATE
+	), former AS (
+		INSERT INTO former_refresh_hashes (hash, session_id) SELECT $1, id FROM cur
+	), pruned AS (
+		DELETE FROM former_refresh_hashes
+		WHERE session_id = (SELECT id FROM cur) AND seq <= (
+			SELECT seq FROM former_refresh_hashes WHERE session_id = (SELECT id FROM cur)
+			ORDER BY seq DESC OFFSET $7 LIMIT 1
+		)
+	), rotated AS (
+		UPDATE sessions SET refresh_hash = $2, last_seen_at = $3,
+			expires_at = least($4::timestamptz, max_expires_at), ip = $5, user_agent = $6
+		WHERE id = (SELECT id FROM cur)
+		RETURNING *
+	)
+	SELECT ` + sessionColumns + ` FROM rotated s JOIN players p ON p.id = s.player_id`
+
+// RotateRefresh replaces the refresh hash of the session holding oldHash.
+// The common case (oldHash is current and the session usable) is one
+// statement, rotateCurrent: a refresh is the store's most frequent write,
+// and it holds a pool connection for one round trip instead of six. Every
+// other case runs in a transaction holding the session's row lock: of two
+// concurrent calls with one oldHash, the second finds the row changed once
+// it gets the lock, looks oldHash up among the former hashes and reports
+// reuse. Only the newest formerHashes former hashes of a session are kept.
 func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, now, idleUntil time.Time, client session.ClientInfo) (session.Session, error) {
-	var rotated session.Session
-	var outcome error // an error outcome whose changes are committed all the same
 	client = client.Recorded()
-	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	sctx, cancel := s.bound(ctx)
+	rotated, err := scanSession(s.pool.QueryRow(sctx, rotateCurrent,
+		oldHash, newHash, now, idleUntil, client.IP, client.UserAgent, formerHashes-1))
+	if err == nil || !errors.Is(err, pgx.ErrNoRows) && !retryable(err) {
+		err = unavailable(sctx, err)
+		cancel()
+		if err != nil {
+			return session.Session{}, fmt.Errorf("rotate refresh token: %w", err)
+		}
+		return rotated, nil
+	}
+	cancel()
+	// Unknown, former (reuse), revoked or expired: find out which, under
+	// the row lock; a session rotated meanwhile by another call is found
+	// by its former hash.
+	var outcome error // an error outcome whose changes are committed all the same
+	err = s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		outcome = nil
 		cur, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+`
 			FROM sessions s JOIN players p ON p.id = s.player_id

@@ -1,7 +1,18 @@
 // Package chat is the chat rooms (room.* frames) on the room runtime:
 // join, leave, say, relay and list, with members listed once per player
-// however many tabs they have open. Its Kind plugs into room.New next to
-// any game's.
+// however many tabs they have open (DESIGN.md's room.* table). It owns no
+// goroutine and no state outside its rooms.
+//
+// Its Kind plugs in next to any game's, in a program built on package
+// gateway/app (which serves it by default)
+//
+//	app.Main(app.Options{Kinds: func(e app.Env) []*room.Kind {
+//		return []*room.Kind{chat.Kind(), mygame.Kind()}
+//	}})
+//
+// or in a runtime assembled by hand: room.New(log, room.Options{},
+// chat.Kind(), ...). A game's own room.relay-style frames may reuse Fields,
+// String and ValidName to decode like the chat rooms do.
 package chat
 
 import (

@@ -73,7 +73,6 @@ type seated struct {
 	state state
 	hand  []bigtwo.Card
 	over  *over
-	cards []string // every card code of every frame, for the spectator check
 }
 
 // read reads one frame and keeps what it says.

@@ -333,16 +333,21 @@ func (c *Cluster) took(k string, entryRev, stateRev uint64) {
 	c.opts.Metrics.hosted.Set(float64(len(c.hosted)))
 }
 
-// Valid implements room.Host: the room is hosted here and this gateway's
-// heartbeat reached NATS recently.
-func (c *Cluster) Valid(kind, name string) bool {
-	if time.Since(time.Unix(0, c.lastBeat.Load())) > c.opts.ValidFor {
-		return false
-	}
+// Standing implements room.Host: Moved unless the room is hosted here,
+// CutOff while this gateway's last heartbeat to reach NATS is older than
+// ValidFor (others may be taking its rooms).
+func (c *Cluster) Standing(kind, name string) room.Standing {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	_, ok := c.hosted[key(kind, name)]
-	return ok
+	c.mu.Unlock()
+	switch {
+	case !ok:
+		return room.Moved
+	case time.Since(time.Unix(0, c.lastBeat.Load())) > c.opts.ValidFor:
+		return room.CutOff
+	default:
+		return room.Hosted
+	}
 }
 
 // Save implements room.Host: the state is written at the revision this

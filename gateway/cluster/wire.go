@@ -364,7 +364,44 @@ func (c *Cluster) beat() {
 	if err := c.nc.FlushTimeout(c.opts.Heartbeat); err != nil {
 		return
 	}
+	if time.Since(time.Unix(0, c.lastBeat.Load())) > c.opts.ValidFor {
+		// This gateway was cut off (paused, or NATS unreachable) long
+		// enough for others to take its rooms: look before acting again.
+		c.revalidate()
+	}
 	c.lastBeat.Store(time.Now().UnixNano())
+}
+
+// revalidate checks every room hosted here against its entry and lets go
+// of those another gateway has taken (or that cannot be checked).
+func (c *Cluster) revalidate() {
+	c.mu.Lock()
+	held := make(map[string]uint64, len(c.hosted))
+	for k, rev := range c.hosted {
+		held[k] = rev
+	}
+	c.mu.Unlock()
+	for k, rev := range held {
+		ctx, cancel := c.ctx()
+		e, err := c.rooms.Get(ctx, k)
+		cancel()
+		var en entry
+		if err == nil {
+			_ = json.Unmarshal(e.Value(), &en)
+		}
+		if err == nil && en.Host == c.opts.Node && e.Revision() == rev {
+			continue
+		}
+		c.opts.Metrics.fenced.Inc()
+		c.log.Warn().Str("room", k).Str("host", en.Host).Msg("room moved while this gateway was cut off: letting it go")
+		c.mu.Lock()
+		delete(c.hosted, k)
+		delete(c.stateRev, k)
+		c.opts.Metrics.hosted.Set(float64(len(c.hosted)))
+		c.mu.Unlock()
+		kind, name := splitKey(k)
+		c.rt.Evict(kind, name)
+	}
 }
 
 // sweep closes the mirrored sockets of gateways gone silent and takes

@@ -15,7 +15,7 @@ import (
 // The runtime asks Place before it makes a room; a room placed here runs
 // here until it vanishes, the runtime shuts down, or the Host evicts it
 // (Runtime.Evict) because another gateway took it over. Every event of a
-// placed room first checks Valid, and a durable room's Context.Save goes
+// placed room first checks Standing, and a durable room's Context.Save goes
 // through Save, which fails once this gateway is no longer the host.
 type Host interface {
 	// Place says whether room (kind, name) is hosted here; if it is,
@@ -25,14 +25,28 @@ type Host interface {
 	// Forward sends frame m of socket s to the room's host and returns
 	// the host's answer (an Error, or ErrUnavailable).
 	Forward(kind, name string, s Socket, m gateway.Message) error
-	// Valid reports whether this gateway may still act as the room's host.
-	Valid(kind, name string) bool
+	// Standing says whether this gateway may act as the room's host now.
+	Standing(kind, name string) Standing
 	// Save commits the room's durable state; an error means this gateway
 	// is no longer its host.
 	Save(kind, name string, state []byte) error
 	// Vanished tells that the room ended here (no members, or shut down).
 	Vanished(kind, name string, saved bool)
 }
+
+// Standing is where a room's hosting stands, as Host.Standing says.
+type Standing int
+
+const (
+	// Hosted: the room is hosted here; it acts.
+	Hosted Standing = iota
+	// CutOff: this gateway cannot tell right now (NATS unreachable, or
+	// just woken from a pause): frames are answered unavailable and
+	// timers wait, until the Host knows again.
+	CutOff
+	// Moved: another gateway hosts the room; it ends here.
+	Moved
+)
 
 // Conn is a socket the runtime serves: *gateway.Conn, or a socket of
 // another gateway of the cluster that a Host represents here. Its ID must

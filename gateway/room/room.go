@@ -248,8 +248,21 @@ func (r *room) run(ev event) {
 	}
 	c := &r.ctx
 	c.from, c.reqID, c.fromSet = Socket{}, nil, false
-	if h := r.rt.opts.Host; h != nil && ev.kind != evCreate && ev.kind != evStop && (r.lost || !h.Valid(r.kind.Name, r.name)) {
-		ev.kind = evEvict
+	if h := r.rt.opts.Host; h != nil && ev.kind != evCreate && ev.kind != evStop && ev.kind != evEvict {
+		st := Hosted
+		if !r.lost {
+			st = h.Standing(r.kind.Name, r.name)
+		}
+		switch {
+		case r.lost || st == Moved:
+			ev.kind = evEvict
+		case st == CutOff && ev.kind == evMessage:
+			ev.done <- ErrUnavailable
+			return
+		case st == CutOff && ev.kind == evTimer:
+			time.AfterFunc(cutOffRetry, func() { r.post(ev) }) // the timer runs when the Host knows again
+			return
+		}
 	}
 	switch ev.kind {
 	case evCreate:
@@ -296,6 +309,9 @@ func (r *room) run(ev event) {
 		r.vanish()
 	}
 }
+
+// cutOffRetry is how soon a timer due while the Host was cut off tries again.
+const cutOffRetry = 100 * time.Millisecond
 
 // create makes the room's code: New, or the Kind's Restore of a saved
 // state, which then resumes. It reports false if the state cannot be

@@ -246,6 +246,22 @@ func (r *room) run(ev event) {
 		}
 		return
 	}
+	defer func() {
+		// A panic in room code ends that room, not the process: its
+		// members stay connected and the frame gets internal_error.
+		if p := recover(); p != nil {
+			r.rt.log.Error().Interface("panic", p).Str("room", r.name).Str("kind", r.kind.Name).Msg("room code panicked: room ended")
+			if ev.done != nil {
+				select { // done holds one answer: a frame answered before the panic keeps it
+				case ev.done <- gateway.Error{Code: "internal_error", Message: "the room failed and was closed"}:
+				default:
+				}
+			}
+			r.lost = true
+			r.evict()
+		}
+	}()
+
 	c := &r.ctx
 	c.from, c.reqID, c.fromSet = Socket{}, nil, false
 	if h := r.rt.opts.Host; h != nil && ev.kind != evCreate && ev.kind != evStop && ev.kind != evEvict {

@@ -448,3 +448,10 @@ func (c *Cluster) Mirrored(node string) int {
 	}
 	return n
 }
+
+// Hosted is how many rooms this gateway hosts.
+func (c *Cluster) Hosted() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.hosted)
+}

@@ -337,8 +337,11 @@ func (c *Cluster) Run(ctx context.Context) error {
 			return fmt.Errorf("cluster: subscribe %s: %w", subj, err)
 		}
 		_ = sub.SetPendingLimits(-1, 256<<20)
+		c.mu.Lock()
 		c.subs = append(c.subs, sub)
+		c.mu.Unlock()
 	}
+	defer c.unsubscribe()
 	c.beat()
 	c.hello()
 	t := time.NewTicker(c.opts.Heartbeat)
@@ -367,6 +370,13 @@ func (c *Cluster) beat() {
 	if time.Since(time.Unix(0, c.lastBeat.Load())) > c.opts.ValidFor {
 		// This gateway was cut off (paused, or NATS unreachable) long
 		// enough for others to take its rooms: look before acting again.
+		// It heard nobody meanwhile, which says nothing of the others:
+		// they get a fresh DeadAfter to be heard again.
+		c.mu.Lock()
+		for node := range c.nodes {
+			c.nodes[node] = time.Now()
+		}
+		c.mu.Unlock()
 		c.revalidate()
 	}
 	c.lastBeat.Store(time.Now().UnixNano())
@@ -407,6 +417,9 @@ func (c *Cluster) revalidate() {
 // sweep closes the mirrored sockets of gateways gone silent and takes
 // their rooms over.
 func (c *Cluster) sweep() {
+	if time.Since(time.Unix(0, c.lastBeat.Load())) > c.opts.ValidFor {
+		return // cut off: silence from the others is this gateway's own
+	}
 	var dead []string
 	c.mu.Lock()
 	for node, seen := range c.nodes {
@@ -545,10 +558,20 @@ func (c *Cluster) Handoff(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close leaves the cluster: subscriptions end, the connection drains.
-func (c *Cluster) Close() error {
-	for _, s := range c.subs {
+// unsubscribe ends Run's subscriptions.
+func (c *Cluster) unsubscribe() {
+	c.mu.Lock()
+	subs := c.subs
+	c.subs = nil
+	c.mu.Unlock()
+	for _, s := range subs {
 		_ = s.Unsubscribe()
 	}
+}
+
+// Close leaves the cluster: the connection drains. Call it after Run has
+// returned.
+func (c *Cluster) Close() error {
+	c.unsubscribe()
 	return c.nc.Drain()
 }

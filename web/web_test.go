@@ -22,7 +22,8 @@ func TestRegister(t *testing.T) {
 		typ, body  string
 	}{
 		{"page", "/", 200, "text/html", `data-testid="status"`},
-		{"client module", "/assets/client.js", 200, "javascript", "export class GatewayClient"},
+		{"client module", "/assets/client.js", 200, "javascript", `export { GatewayClient, State } from "./socket.js"`},
+		{"socket module", "/assets/socket.js", 200, "javascript", "export class GatewayClient"},
 		{"demo module", "/assets/demo.js", 200, "javascript", `from "./client.js"`},
 		{"other path", "/nope", 404, "", ""},
 		{"missing asset", "/assets/nope.js", 404, "", ""},

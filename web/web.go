@@ -1,7 +1,8 @@
-// Package web is the browser side, embedded in the binary: the developer
-// console (console.html) and the reusable client module it is built on
-// (assets/client.js and the modules it re-exports). It owns nothing else.
-// web/test holds the node tests; none of it is served.
+// Package web is the browser side, embedded in the binary: the Big Two game
+// page (index.html, assets/game.js), the developer console (console.html),
+// and the reusable client module they are built on (assets/client.js and
+// the modules it re-exports). It owns nothing else. web/test holds the
+// node tests and the fixture pages; none of it is served.
 package web
 
 import (
@@ -13,16 +14,16 @@ import (
 	"strings"
 )
 
-//go:embed console.html assets
+//go:embed index.html console.html assets
 var files embed.FS
 
 // pages are the HTML pages and the path each is served at.
 var pages = map[string]string{
-	"/{$}":          "console.html", // until the game page lands
+	"/{$}":          "index.html",
 	"/console.html": "console.html",
 }
 
-// Register serves the developer console at exactly "/" and at
+// Register serves the game page at exactly "/", the developer console at
 // "/console.html" and each embedded asset at its own route under
 // "/assets/". Nothing else is registered, so every other path, an unknown
 // asset or the bare "/assets/" included, is the mux's 404 (with the

@@ -41,11 +41,12 @@ func TestRegister(t *testing.T) {
 		status     int
 		typ, body  string
 	}{
-		{"page", "/", 200, "text/html", `data-testid="status"`},
+		{"game page", "/", 200, "text/html", `src="/assets/main.js"`},
 		{"console", "/console.html", 200, "text/html", `data-testid="status"`},
 		{"client module", "/assets/client.js", 200, "javascript", `export { GatewayClient, State } from "./socket.js"`},
 		{"socket module", "/assets/socket.js", 200, "javascript", "export class GatewayClient"},
 		{"console module", "/assets/console.js", 200, "javascript", `from "./client.js"`},
+		{"game styles", "/assets/game.css", 200, "text/css", ""},
 		{"other path", "/nope", 404, "", ""},
 		{"index by name", "/index.html", 404, "", ""},
 		{"missing asset", "/assets/nope.js", 404, "", ""},
@@ -157,6 +158,25 @@ func TestConsoleTestIDs(t *testing.T) {
 		"logout", "logout-all", "login", "members", "sessions", "list-sessions", "events", "game-type", "game-data", "game-send", "game-log"} {
 		if !strings.Contains(page, `data-testid="`+id+`"`) {
 			t.Errorf("the console has no data-testid=%q", id)
+		}
+	}
+}
+
+// TestGamePageTestIDs keeps the data-testid attributes of the game page at
+// "/": those the browser tests of the client drive (status, username,
+// events, logout, login, ...) and the game's own.
+func TestGamePageTestIDs(t *testing.T) {
+	_, page := get(t, newServer(t).URL+"/")
+	for _, id := range []string{
+		// the client's tests
+		"username", "status", "player-id", "events", "logout", "logout-all", "login", "sessions", "list-sessions",
+		// the game
+		"menu", "menu-panel", "banner", "lobby", "play-now", "tables", "table-name", "sit", "watch", "lobby-log", "lobby-input", "lobby-send",
+		"table", "back", "stand", "seat-me", "seat-left", "seat-across", "seat-right", "trick-cards", "trick-name", "turn", "notice",
+		"hand", "selection", "play", "pass", "hint", "deal", "bots", "result", "result-rows", "table-log", "table-input", "table-send",
+	} {
+		if !strings.Contains(page, `data-testid="`+id+`"`) {
+			t.Errorf("the game page has no data-testid=%q", id)
 		}
 	}
 }

@@ -52,12 +52,12 @@ export const errorWords = Object.freeze({
   unavailable: "That room or table cannot be reached right now: try again.",
   // chat rooms
   not_in_room: "You are not in that chat.",
-  bad_room: "Names are 1 to 64 letters, digits, - and _.",
+  bad_room: "Names are 1 to 64 letters, digits, dashes and underscores.",
   too_many_rooms: "You are in too many chats and tables: leave one first.",
   room_full: "That chat is full.",
   room_limit_reached: "The server is full: join an existing table.",
   // Big Two tables
-  bad_table: "Table names are 1 to 64 letters, digits, - and _.",
+  bad_table: "Table names are 1 to 64 letters, digits, dashes and underscores.",
   table_full: "That table is full.",
   game_in_progress: "A hand is being played at that table: wait for it to end.",
   not_seated: "You are not sitting at this table.",

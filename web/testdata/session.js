@@ -5,7 +5,7 @@
  * @param {object} claims
  */
 export function fakeJWT(claims) {
-  const b64 = (/** @type {object} */ o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const b64 = (/** @type {object} */ o) => btoa(JSON.stringify(o)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   return `${b64({ alg: "HS256", typ: "JWT" })}.${b64(claims)}.c2ln`;
 }
 

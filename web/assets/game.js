@@ -9,7 +9,7 @@
 // player's tables again, unasked, and the page shows that seat and hand.
 // Which table a tab shows survives a reload (sessionStorage).
 import { closeWords } from "./closecodes.js";
-import { describePlay, lowestPlay } from "./combos.js";
+import { lowestPlay } from "./combos.js";
 import { byTestID, h, setKeyed, setText, show } from "./dom.js";
 import { describeError } from "./errors.js";
 import { State } from "./socket.js";
@@ -46,7 +46,7 @@ import { TABLE_NAME, connectionView, lobbyTables, mySeat, playNowTables, seatNam
  * @property {string[] | null} hand the latest game.hand (seated players only)
  * @property {GameOver | null} over the last game.over, until the next deal
  * @property {TableState | null} overState the game.state the hand ended in
- * @property {string} last the last play or pass, in words
+ * @property {string} last the last pass, in words (the trick shows the last play)
  * @property {number} stateAt when the latest game.state came (local ms)
  */
 
@@ -61,6 +61,8 @@ const RESYNC_WAIT = 2000; // ms after welcome before a seat that sent nothing is
 const NOTICE_FOR = 10000; // ms a notice stays
 const MAX_LINES = 200; // chat lines kept per room
 const MAX_EVENTS = 50; // connection log entries kept
+const STAND_CONFIRM = 5000; // ms a first press of Leave seat waits for the second
+const URGENT = 10; // seconds left when the player's turn turns urgent
 
 /**
  * mountGame wires the page's elements (index.html's markup, found by
@@ -98,6 +100,7 @@ export function mountGame(client, opts = {}) {
     /** @type {Set<string>} tables this tab left for the lobby: a resync does not pull it back */
     left: new Set(),
     connectedAt: 0,
+    standUntil: 0, // a press of Leave seat during a hand asks again until then
   };
 
   // ---- the connection ----
@@ -210,8 +213,7 @@ export function mountGame(client, opts = {}) {
     if (!data?.table) return;
     const d = tableData(data.table);
     const mine = d.state && mySeat(d.state, app.me?.player_id) === data.seat;
-    const who = mine ? "You" : seatName(d.state?.seats.find((s) => s.seat === data.seat));
-    d.last = `${who} played ${describePlay(data.cards ?? []) ?? data.combo}`;
+    d.last = ""; // the trick shows it
     if (mine && data.table === app.view.table) app.selected.clear();
     render();
   });
@@ -289,11 +291,12 @@ export function mountGame(client, opts = {}) {
    * @param {string} type
    * @param {unknown} data
    * @param {string[]} [quiet]
+   * @param {boolean} [busy] whether the game's buttons wait for the answer (not for chat)
    * @returns {Promise<{frame: Frame | null, code: string}>}
    */
-  async function act(where, type, data, quiet = []) {
+  async function act(where, type, data, quiet = [], busy = true) {
     clearNotice(where);
-    app.busy = true;
+    if (busy) app.busy = true;
     render();
     try {
       return { frame: await client.request(type, data), code: "" };
@@ -302,7 +305,7 @@ export function mountGame(client, opts = {}) {
       if (!quiet.includes(e.code)) notice(where, describeError(e));
       return { frame: null, code: e.code ?? "error" };
     } finally {
-      app.busy = false;
+      if (busy) app.busy = false;
       render();
     }
   }
@@ -474,11 +477,17 @@ export function mountGame(client, opts = {}) {
     if (table) await act("table", "game.start", { table, bots: $("bots").matches(":checked") });
   }
 
+  // stand gives up the seat. During a hand a bot plays it out, so the
+  // button asks first: a second press within STAND_CONFIRM ms leaves.
   async function stand() {
     const table = app.view.table;
     if (!table) return;
-    const v = currentView();
-    if (v?.playing && !globalThis.confirm("A bot plays your cards until this hand ends. Leave your seat?")) return;
+    if (currentView()?.playing && Date.now() > app.standUntil) {
+      app.standUntil = Date.now() + STAND_CONFIRM;
+      render();
+      return;
+    }
+    app.standUntil = 0;
     const r = await act("table", "game.stand", { table });
     if (r.frame) toLobby();
   }
@@ -684,6 +693,9 @@ export function mountGame(client, opts = {}) {
     setText($("hand-no"), [v.handNo ? `hand ${v.handNo}` : "", v.role].filter(Boolean).join(" · "));
     show($("stand"), v.mySeat !== null);
     /** @type {HTMLButtonElement} */ ($("stand")).disabled = !v.canStand;
+    const asking = v.playing && Date.now() < app.standUntil;
+    setText($("stand"), asking ? "Leave: a bot plays your cards" : "Leave seat");
+    $("stand").dataset.asking = String(asking);
     show($("sit-here"), v.canSit);
     for (const s of v.seats) renderSeat($(`seat-${s.pos}`), s);
 
@@ -694,6 +706,7 @@ export function mountGame(client, opts = {}) {
     setText($("last-action"), v.playing ? d.last : "");
     setText($("turn"), v.turnText);
     $("turn").dataset.mine = String(v.myTurn);
+    $("turn").dataset.urgent = String(v.myTurn && v.secondsLeft !== null && v.secondsLeft <= URGENT);
 
     show($("result"), !!v.result);
     if (v.result) {
@@ -715,6 +728,7 @@ export function mountGame(client, opts = {}) {
 
     const seated = v.mySeat !== null;
     $("table").dataset.seated = String(seated);
+    $("table").dataset.online = String(client.state === State.CONNECTED);
     setKeyed($("hand"), v.hand.map((c) => c.card).join(","), () => v.hand.map((c) => handCard(c)));
     for (const c of v.hand) {
       const b = /** @type {HTMLButtonElement | null} */ ($("hand").querySelector(`[data-card="${c.card}"]`));
@@ -828,7 +842,7 @@ export function mountGame(client, opts = {}) {
       const text = input.value;
       if (!room || !text.trim()) return;
       input.value = "";
-      const r = await act(panel, "room.say", { room, text });
+      const r = await act(panel, "room.say", { room, text }, [], false);
       if (!r.frame && !input.value) input.value = text; // not sent: give it back
     });
   }

@@ -115,6 +115,25 @@ export class FakeClient extends EventTarget {
     });
   }
 
+  /**
+   * drop plays a dropped network: the socket closes (1006), the client
+   * waits ms (reconnecting), then connects again, and the server resyncs
+   * the player's seats as after any welcome.
+   * @param {number} ms
+   */
+  async drop(ms) {
+    for (const [, p] of this.#pending) p.reject(new GatewayError(0, "not_connected", "the socket closed"));
+    this.#pending.clear();
+    this.#emit("close", { code: 1006, reason: "" });
+    this.#setState("reconnecting", { code: 1006, delay: ms });
+    await pause(ms);
+    this.#setState("connecting");
+    await pause(this.#latency);
+    this.#setState("connected");
+    this.#emit("welcome", { type: "welcome", data: { ...this.#me, session_id: "s-fake" } });
+    this.#server?.connect();
+  }
+
   async sessions() {
     const now = new Date().toISOString();
     return [

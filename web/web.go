@@ -2,7 +2,7 @@
 // page (index.html, assets/game.js), the developer console (console.html),
 // and the reusable client module they are built on (assets/client.js and
 // the modules it re-exports). It owns nothing else. web/test holds the
-// node tests and the fixture pages; none of it is served.
+// node tests and web/testdata their fixtures and fakes; neither is served.
 package web
 
 import (

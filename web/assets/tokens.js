@@ -124,7 +124,10 @@ export class TokenStore {
     const wait = this.#lockWait;
     if (!globalThis.navigator?.locks?.request) return leaseLock(name, fn, wait);
     const signal = AbortSignal.timeout(wait);
-    return navigator.locks.request(name, { signal }, fn).catch((err) => {
+    // request resolves with fn's result (the DOM typings of some
+    // TypeScript versions say a promise of it).
+    const held = /** @type {Promise<T>} */ (navigator.locks.request(name, { signal }, fn));
+    return held.catch((err) => {
       // The signal only counts while waiting: after that, fn's own errors.
       if (signal.aborted && (err?.name === "TimeoutError" || err?.name === "AbortError")) {
         throw new GatewayError(0, "lock_timeout", `the session lock was not free within ${wait} ms`);

@@ -1,19 +1,28 @@
-// demo.js: the demo page on top of client.js. It shows the player and the
-// connection state, joins a room, chats, shows members come and go and game
-// frames relayed, lists the player's sessions and logs out.
+// console.js: the developer console (/console.html) on top of client.js.
+// It shows the player and the connection state, joins a room, chats,
+// shows members come and go, sends room.relay or any room.* / game.* frame
+// typed as JSON and shows what comes back, lists the player's sessions and
+// logs out.
 //
 // The gateway is the page's own origin, or ?gateway=http://host:port when the
 // page is served elsewhere (the gateway then needs GATEWAY_ALLOWED_ORIGINS).
 import { GatewayClient, State } from "./client.js";
 
+/**
+ * $ returns the element with data-testid id (the page has them all).
+ * @param {string} id
+ * @returns {any}
+ */
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const params = new URLSearchParams(location.search);
 const client = new GatewayClient({ baseURL: params.get("gateway") || location.origin });
-globalThis.demo = { client }; // for the console and for tests
+Object.assign(globalThis, { demo: { client } }); // for the browser's console and for tests
 
 let room = ""; // the room the server confirmed we joined, rejoined after a reconnect
-const members = new Map(); // player_id -> username
+/** @type {Map<string, string>} player_id -> username */
+const members = new Map();
 
+/** @type {Record<string, string>} */
 const stateText = {
   [State.IDLE]: "starting",
   [State.CONNECTING]: "connecting…",
@@ -23,6 +32,7 @@ const stateText = {
   [State.CLOSED]: "closed",
 };
 
+/** @param {string} text */
 function event(text) {
   const li = document.createElement("li");
   li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
@@ -30,6 +40,10 @@ function event(text) {
   while ($("events").children.length > 50) $("events").lastChild.remove();
 }
 
+/**
+ * @param {string} list
+ * @param {Node} node
+ */
 function append(list, node) {
   const el = $(list);
   const stick = el.scrollTop + el.clientHeight >= el.scrollHeight - 4;
@@ -38,6 +52,11 @@ function append(list, node) {
   if (stick) el.scrollTop = el.scrollHeight;
 }
 
+/**
+ * @param {string} cls
+ * @param {string} from
+ * @param {string} text
+ */
 function line(cls, from, text) {
   const li = document.createElement("li");
   li.className = cls;
@@ -52,8 +71,7 @@ function line(cls, from, text) {
 }
 
 function renderMembers() {
-  const ul = $("members");
-  ul.replaceChildren(
+  $("members").replaceChildren(
     ...[...members.values()].sort().map((name) => {
       const li = document.createElement("li");
       li.textContent = name;
@@ -124,47 +142,68 @@ client.on("room.message", ({ data }) => {
 });
 client.on("error", ({ data }) => event(`error ${data?.code}: ${data?.message}`));
 client.on("frame", (f) => {
+  if (f.type === "room.relay") {
+    append("game-log", line("game", f.data?.from?.username || "?", `room.relay ${JSON.stringify(f.data?.data)}`));
+    return;
+  }
   if (!f.type.startsWith("game.")) return;
-  const from = f.data?.from?.username || "?";
-  const { from: _, ...rest } = f.data || {};
-  append("game-log", line("game", from, `${f.type} ${JSON.stringify(rest)}`));
+  const { from, ...rest } = f.data || {};
+  append("game-log", line("game", from?.username || "server", `${f.type} ${JSON.stringify(rest)}`));
 });
 
-$("join").closest("form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  const name = $("room").value.trim();
-  if (!name) return;
-  if (room && room !== name) client.send("room.leave", { room });
-  // room changes on room.joined only: a refused name (bad_room) is not
-  // retried on every reconnect.
-  client.send("room.join", { room: name });
-});
+$("join")
+  .closest("form")
+  .addEventListener("submit", (/** @type {Event} */ e) => {
+    e.preventDefault();
+    const name = $("room").value.trim();
+    if (!name) return;
+    if (room && room !== name) client.send("room.leave", { room });
+    // room changes on room.joined only: a refused name (bad_room) is not
+    // retried on every reconnect.
+    client.send("room.join", { room: name });
+  });
 
 $("leave").addEventListener("click", () => {
   if (room) client.send("room.leave", { room });
 });
 
-$("send").closest("form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  const text = $("message").value;
-  if (!text || !room) return;
-  if (client.send("room.say", { room, text }) !== null) $("message").value = "";
-});
+$("send")
+  .closest("form")
+  .addEventListener("submit", (/** @type {Event} */ e) => {
+    e.preventDefault();
+    const text = $("message").value;
+    if (!text || !room) return;
+    if (client.send("room.say", { room, text }) !== null) $("message").value = "";
+  });
 
-$("game-send").closest("form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  let data;
-  try {
-    data = JSON.parse($("game-data").value || "{}");
-  } catch {
-    event("game data is not JSON");
-    return;
-  }
-  const type = $("game-type").value.trim();
-  if (!type.startsWith("game.") || !room) return;
-  client.send(type, { ...data, room });
-  append("game-log", line("game mine", "you", `${type} ${JSON.stringify(data)}`));
-});
+// room.relay goes to the joined room with the typed JSON as its data; any
+// other room.* or game.* frame is sent with the typed JSON as it is.
+$("game-send")
+  .closest("form")
+  .addEventListener("submit", (/** @type {Event} */ e) => {
+    e.preventDefault();
+    let data;
+    try {
+      data = JSON.parse($("game-data").value || "{}");
+    } catch {
+      event("frame data is not JSON");
+      return;
+    }
+    const type = $("game-type").value.trim();
+    if (type === "room.relay") {
+      if (!room) {
+        event("join a room first");
+        return;
+      }
+      client.send(type, { room, data });
+    } else if (type.startsWith("game.") || type.startsWith("room.")) {
+      client.send(type, data);
+    } else {
+      event("type a room.* or game.* frame");
+      return;
+    }
+    append("game-log", line("game mine", "you", `${type} ${JSON.stringify(data)}`));
+  });
 
 $("list-sessions").addEventListener("click", async () => {
   try {
@@ -177,7 +216,7 @@ $("list-sessions").addEventListener("click", async () => {
       }),
     );
   } catch (err) {
-    event(`sessions: ${err.message}`);
+    event(`sessions: ${err instanceof Error ? err.message : err}`);
   }
 });
 

@@ -206,3 +206,8 @@ func (c *Context) Save(state []byte) error {
 	r.saved = true
 	return nil
 }
+
+// Frame handles frame m of socket id (the gateway's or one added with
+// Open) as Message does: routed to its kind and room, answered when the
+// room has handled it.
+func (rt *Runtime) Frame(id uint64, m gateway.Message) error { return rt.message(id, m) }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"github.com/google/uuid"
 	"net"
 	"net/http"
 	"runtime"
@@ -65,6 +66,10 @@ type Options struct {
 	// socket past it is closed with 4008 and the others stay. Negative means
 	// no limit. Defaults to 10.
 	MaxSocketsPerPlayer int
+	// PlayerSocketsElsewhere, if set, counts a player's sockets on the
+	// other gateways of a cluster, so that MaxSocketsPerPlayer holds
+	// cluster-wide (package gateway/cluster provides it).
+	PlayerSocketsElsewhere func(player uuid.UUID) int
 
 	// MaxPendingPerIP caps the sockets of one client address that are
 	// upgraded but not yet welcomed; past it the upgrade is refused with

@@ -138,7 +138,7 @@ func (r *registry) addPending(c *Conn) (draining, aborted bool) {
 // is draining (errDraining), the session was revoked at or after authStart
 // (session.ErrRevoked) or the player already has max sockets
 // (errTooManySockets).
-func (r *registry) admit(c *Conn, id session.Identity, authStart time.Time, max int) error {
+func (r *registry) admit(c *Conn, id session.Identity, authStart time.Time, max, elsewhere int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.draining {
@@ -147,7 +147,7 @@ func (r *registry) admit(c *Conn, id session.Identity, authStart time.Time, max 
 	if at, ok := r.revoked[id.SessionID]; ok && !at.Before(authStart) {
 		return fmt.Errorf("admit %s: %w", id.SessionID, session.ErrRevoked)
 	}
-	if max >= 0 && r.perPlayer[id.PlayerID] >= max {
+	if max >= 0 && r.perPlayer[id.PlayerID]+elsewhere >= max {
 		return errTooManySockets
 	}
 	r.dropPendingLocked(c)

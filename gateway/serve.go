@@ -193,7 +193,11 @@ func (s *Server) firstFrameAuth(c *Conn) (_ session.Identity, replyTo json.RawMe
 // admit registers the authenticated c, queues its welcome (always the
 // first server frame) and starts its heartbeat and expiry timers.
 func (s *Server) admit(c *Conn, id session.Identity, via authPath, authStart time.Time, replyTo json.RawMessage) error {
-	if err := s.reg.admit(c, id, authStart, s.opts.MaxSocketsPerPlayer); err != nil {
+	elsewhere := 0
+	if s.opts.PlayerSocketsElsewhere != nil {
+		elsewhere = s.opts.PlayerSocketsElsewhere(id.PlayerID)
+	}
+	if err := s.reg.admit(c, id, authStart, s.opts.MaxSocketsPerPlayer, elsewhere); err != nil {
 		switch {
 		case errors.Is(err, errTooManySockets):
 			s.log.Warn().Str("player_id", id.PlayerID.String()).Msg("too many sockets for player")

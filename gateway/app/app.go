@@ -37,6 +37,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
@@ -193,24 +194,27 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 		SeatGrace:   cfg.SeatGrace,
 	})...)
 	var handler gateway.Handler = rooms
+	var elsewhere func(uuid.UUID) int
 	if cl != nil {
 		handler = cl.Handler(rooms) // every gateway learns of every socket
+		elsewhere = cl.PlayerSockets
 	}
 	gw := gateway.NewServer(sessions, handler, gwLog, gateway.Options{
-		AllowedOrigins:      cfg.AllowedOrigins,
-		AuthTimeout:         cfg.AuthTimeout,
-		MaxMessageBytes:     cfg.MaxMessageBytes,
-		MessageRate:         cfg.MessageRate,
-		MessageBurst:        cfg.MessageBurst,
-		PingInterval:        cfg.PingInterval,
-		PingTimeout:         cfg.PingTimeout,
-		SendQueue:           cfg.SendQueue,
-		MaxSocketsPerPlayer: cfg.MaxSocketsPerPlayer,
-		MaxPendingPerIP:     cfg.MaxPendingPerIP,
-		MaxPending:          cfg.MaxPending,
-		MaxSocketsPerIP:     cfg.MaxSocketsPerIP,
-		ClientIP:            limitIP,
-		Metrics:             gateway.NewMetrics(reg),
+		AllowedOrigins:         cfg.AllowedOrigins,
+		AuthTimeout:            cfg.AuthTimeout,
+		MaxMessageBytes:        cfg.MaxMessageBytes,
+		MessageRate:            cfg.MessageRate,
+		MessageBurst:           cfg.MessageBurst,
+		PingInterval:           cfg.PingInterval,
+		PingTimeout:            cfg.PingTimeout,
+		SendQueue:              cfg.SendQueue,
+		MaxSocketsPerPlayer:    cfg.MaxSocketsPerPlayer,
+		PlayerSocketsElsewhere: elsewhere,
+		MaxPendingPerIP:        cfg.MaxPendingPerIP,
+		MaxPending:             cfg.MaxPending,
+		MaxSocketsPerIP:        cfg.MaxSocketsPerIP,
+		ClientIP:               limitIP,
+		Metrics:                gateway.NewMetrics(reg),
 	})
 
 	mux := http.NewServeMux()

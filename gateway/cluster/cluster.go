@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -100,6 +101,7 @@ type Cluster struct {
 	releasing map[string]chan struct{} // rooms whose entry is being released
 	nodes     map[string]time.Time     // other gateways: last heartbeat
 	remote    map[sockKey]*remoteConn  // sockets of other gateways, mirrored here
+	perPlayer map[uuid.UUID]int        // mirrored sockets by player
 	nextID    uint64
 	local     map[uint64]*gateway.Conn // this gateway's sockets, for deliveries
 	subs      []*nats.Subscription
@@ -121,7 +123,7 @@ func Dial(ctx context.Context, opts Options) (*Cluster, error) {
 		opts: opts, log: opts.Log, start: time.Now(),
 		hosted: map[string]uint64{}, stateRev: map[string]uint64{}, hostOf: map[string]string{},
 		releasing: map[string]chan struct{}{}, nodes: map[string]time.Time{},
-		remote: map[sockKey]*remoteConn{}, local: map[uint64]*gateway.Conn{},
+		remote: map[sockKey]*remoteConn{}, perPlayer: map[uuid.UUID]int{}, local: map[uint64]*gateway.Conn{},
 		work: make(chan func(), 4096),
 	}
 	nc, err := nats.Connect(strings.Join(opts.URLs, ","),
@@ -454,4 +456,20 @@ func (c *Cluster) Hosted() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.hosted)
+}
+
+// PlayerSockets is how many sockets player has on the other gateways (for
+// the cluster-wide GATEWAY_MAX_SOCKETS_PER_PLAYER).
+func (c *Cluster) PlayerSockets(player uuid.UUID) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.perPlayer[player]
+}
+
+// forgetRemoteLocked removes a mirrored socket from the maps.
+func (c *Cluster) forgetRemoteLocked(k sockKey, rc *remoteConn) {
+	delete(c.remote, k)
+	if c.perPlayer[rc.p.Player]--; c.perPlayer[rc.p.Player] <= 0 {
+		delete(c.perPlayer, rc.p.Player)
+	}
 }

@@ -59,6 +59,11 @@ func kinds() []*room.Kind {
 // nil it makes the shared token set, else it shares first's.
 func startNode(t *testing.T, url, name string, first *roomtest.Env) *node {
 	t.Helper()
+	return startNodeOpts(t, url, name, first, gateway.Options{})
+}
+
+func startNodeOpts(t *testing.T, url, name string, first *roomtest.Env, gopts gateway.Options) *node {
+	t.Helper()
 	cl, err := cluster.Dial(t.Context(), cluster.Options{URLs: []string{url}, Node: name, Log: zerolog.Nop(),
 		Heartbeat: 100 * time.Millisecond, DeadAfter: 600 * time.Millisecond})
 	if err != nil {
@@ -67,10 +72,11 @@ func startNode(t *testing.T, url, name string, first *roomtest.Env) *node {
 	n := &node{cl: cl, done: make(chan error, 1)}
 	wrap := func(rt *room.Runtime) gateway.Handler { return cl.Handler(rt) }
 	opts := room.Options{Host: cl}
+	gopts.PlayerSocketsElsewhere = cl.PlayerSockets
 	if first == nil {
-		n.env = roomtest.NewWith(t, opts, gateway.Options{}, wrap, kinds()...)
+		n.env = roomtest.NewWith(t, opts, gopts, wrap, kinds()...)
 	} else {
-		n.env = first.Node(t, opts, gateway.Options{}, wrap, kinds()...)
+		n.env = first.Node(t, opts, gopts, wrap, kinds()...)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
@@ -294,4 +300,18 @@ func indexOf(seats []int, seat int) int {
 		}
 	}
 	return -1
+}
+
+// GATEWAY_MAX_SOCKETS_PER_PLAYER holds across gateways.
+func TestSocketCapAcrossGateways(t *testing.T) {
+	ns := natsServer(t)
+	a := startNodeOpts(t, ns.ClientURL(), "a", nil, gateway.Options{MaxSocketsPerPlayer: 2})
+	b := startNodeOpts(t, ns.ClientURL(), "b", a.env, gateway.Options{MaxSocketsPerPlayer: 2})
+	p := a.env.Player("many-tabs")
+	p.TabAt(a.env)
+	p.TabAt(b.env)
+	waitMirrored(t, a, b)
+	if code := p.TabAtRaw(a.env).WaitClose(); code != gateway.StatusTooManySockets {
+		t.Fatalf("third socket closed with %d, want 4008", code)
+	}
 }

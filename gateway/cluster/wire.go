@@ -218,6 +218,7 @@ func (c *Cluster) mirror(p presence) *remoteConn {
 	c.nextID++
 	rc := &remoteConn{c: c, id: remoteIDBase + c.nextID, key: k, p: p}
 	c.remote[k] = rc
+	c.perPlayer[p.Player]++
 	if _, seen := c.nodes[p.Node]; !seen {
 		c.nodes[p.Node] = time.Now()
 	}
@@ -239,7 +240,9 @@ func (c *Cluster) handlePresence(msg *nats.Msg) {
 	k := sockKey{p.Node, p.Conn}
 	c.mu.Lock()
 	rc := c.remote[k]
-	delete(c.remote, k)
+	if rc != nil {
+		c.forgetRemoteLocked(k, rc)
+	}
 	c.mu.Unlock()
 	if rc != nil {
 		why := room.Dropped
@@ -433,7 +436,7 @@ func (c *Cluster) sweep() {
 		for k, rc := range c.remote {
 			if k.node == node {
 				gone = append(gone, rc)
-				delete(c.remote, k)
+				c.forgetRemoteLocked(k, rc)
 			}
 		}
 		for k, host := range c.hostOf {

@@ -143,10 +143,27 @@ func (p *Player) Tab() *Client { return p.TabOf(p.Session) }
 // of the player's) and reads its welcome.
 func (p *Player) TabAt(e *Env) *Client { return p.dial(e, p.Session) }
 
+// TabAtRaw opens a socket of the player's first session on gateway e
+// without reading anything (for a socket that is refused).
+func (p *Player) TabAtRaw(e *Env) *Client {
+	tb := p.e.tb
+	tb.Helper()
+	return p.open(e, p.Session)
+}
+
 // TabOf opens a socket of session sid and reads its welcome.
 func (p *Player) TabOf(sid uuid.UUID) *Client { return p.dial(p.e, sid) }
 
 func (p *Player) dial(e *Env, sid uuid.UUID) *Client {
+	p.e.tb.Helper()
+	cl := p.open(e, sid)
+	if f := cl.Read(); f.Type != "welcome" {
+		p.e.tb.Fatalf("first frame = %s, want welcome", f.Type)
+	}
+	return cl
+}
+
+func (p *Player) open(e *Env, sid uuid.UUID) *Client {
 	tb := p.e.tb
 	tb.Helper()
 	id := session.Identity{PlayerID: p.ID, SessionID: sid, Username: p.Name, ExpiresAt: time.Now().Add(time.Hour)}
@@ -162,11 +179,7 @@ func (p *Player) dial(e *Env, sid uuid.UUID) *Client {
 	}
 	c.SetReadLimit(1 << 20)
 	tb.Cleanup(func() { c.CloseNow() })
-	cl := &Client{tb: tb, C: c, P: p}
-	if f := cl.Read(); f.Type != "welcome" {
-		tb.Fatalf("first frame = %s, want welcome", f.Type)
-	}
-	return cl
+	return &Client{tb: tb, C: c, P: p}
 }
 
 // Client is one socket.

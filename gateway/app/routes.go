@@ -126,13 +126,17 @@ func handleAdminRooms(rooms *room.Runtime, node string) http.Handler {
 		Members int    `json:"members"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		list := rooms.Rooms()
+		list := rooms.AllRooms()
 		slices.SortFunc(list, func(a, b room.Info) int {
 			return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Name, b.Name))
 		})
 		out := make([]entry, len(list))
 		for i, ri := range list {
-			out[i] = entry{Room: ri.Name, Kind: ri.Kind, Host: node, Members: ri.Members}
+			host := ri.Host
+			if host == "" {
+				host = node
+			}
+			out[i] = entry{Room: ri.Name, Kind: ri.Kind, Host: host, Members: ri.Members}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(struct {

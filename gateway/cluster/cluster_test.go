@@ -115,6 +115,15 @@ func TestChatAcrossGateways(t *testing.T) {
 	bob.Expect("room.message", "3", msg)
 	alice.Expect("room.message", "", msg)
 
+	// Listings are the cluster's: the room lives on a, bob asks b.
+	bob.Send(`{"type":"room.list","id":5}`)
+	bob.Expect("room.list", "5", `{"rooms":[{"room":"lobby","members":2}],"total":1}`)
+	alice.Send(`{"type":"game.sit","data":{"table":"t-on-a"}}`)
+	alice.ReadType("game.seated")
+	alice.ReadType("game.state")
+	bob.Send(`{"type":"game.list","id":6}`)
+	bob.Expect("game.list", "6", `{"tables":[{"table":"t-on-a","seated":1,"status":"waiting"}],"total":1}`)
+
 	bob.Send(`{"type":"room.say","id":4,"data":{"room":"other","text":"x"}}`)
 	bob.ExpectError("not_in_room", "4")
 

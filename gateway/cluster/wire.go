@@ -26,6 +26,7 @@ const (
 	subjRoom      = "gw.room."      // + node: forwarded frames, request/reply
 	subjSock      = "gw.sock."      // + node: frames for a socket there
 	subjAdopt     = "gw.adopt."     // + node: take a room over (hand-off), request/reply
+	subjList      = "gw.list"       // request, every gateway answers: the rooms it hosts
 	hdrConn       = "Gw-Conn"       // the socket a delivery is for
 	hdrReply      = "Gw-Reply"      // "1": the delivery answers the socket's request
 	remoteIDBase  = uint64(1) << 62 // ids of mirrored sockets, above any local socket's
@@ -334,6 +335,7 @@ func (c *Cluster) Run(ctx context.Context) error {
 		subjRoom + c.opts.Node:  c.handleForward,
 		subjSock + c.opts.Node:  c.handleSock,
 		subjAdopt + c.opts.Node: c.handleAdopt,
+		subjList:                c.handleList,
 	} {
 		sub, err := c.nc.Subscribe(subj, h)
 		if err != nil {
@@ -578,3 +580,79 @@ func (c *Cluster) Close() error {
 	c.unsubscribe()
 	return c.nc.Drain()
 }
+
+// listedRoom is a room in a gateway's answer to a listing.
+type listedRoom struct {
+	Kind    string          `json:"kind"`
+	Name    string          `json:"name"`
+	Members int             `json:"members"`
+	Summary json.RawMessage `json:"summary,omitempty"`
+}
+
+type listing struct {
+	Node  string       `json:"node"`
+	Rooms []listedRoom `json:"rooms"`
+}
+
+func (c *Cluster) handleList(msg *nats.Msg) {
+	l := listing{Node: c.opts.Node}
+	for _, i := range c.rt.Rooms() {
+		var sum json.RawMessage
+		if i.Summary != nil {
+			sum, _ = json.Marshal(i.Summary)
+		}
+		l.Rooms = append(l.Rooms, listedRoom{i.Kind, i.Name, i.Members, sum})
+	}
+	_ = msg.Respond(mustJSON(l))
+}
+
+// ClusterRooms implements room.Lister: every gateway's rooms, each with
+// its host, gathered within a short deadline (a gateway that does not
+// answer in time is left out).
+func (c *Cluster) ClusterRooms() []room.Info {
+	local := c.rt.Rooms()
+	c.mu.Lock()
+	want := 0
+	for node := range c.nodes {
+		if c.aliveLocked(node) {
+			want++
+		}
+	}
+	c.mu.Unlock()
+	if want == 0 {
+		return local
+	}
+	inbox := c.nc.NewRespInbox()
+	sub, err := c.nc.SubscribeSync(inbox)
+	if err != nil {
+		return local
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := c.nc.PublishRequest(subjList, inbox, nil); err != nil {
+		return local
+	}
+	out := local
+	deadline := time.Now().Add(listWait)
+	for got := 0; got < want; {
+		msg, err := sub.NextMsg(time.Until(deadline))
+		if err != nil {
+			break // the deadline: list what answered
+		}
+		var l listing
+		if json.Unmarshal(msg.Data, &l) != nil || l.Node == c.opts.Node {
+			continue
+		}
+		got++
+		for _, r := range l.Rooms {
+			i := room.Info{Kind: r.Kind, Name: r.Name, Members: r.Members, Host: l.Node}
+			if len(r.Summary) > 0 {
+				i.Summary = r.Summary
+			}
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// listWait bounds how long a listing waits for the other gateways.
+const listWait = 300 * time.Millisecond

@@ -415,6 +415,15 @@ func (rt *Runtime) Rooms() []Info {
 	return out
 }
 
+// AllRooms lists the rooms of the whole cluster when the Host can
+// (Lister), else those of this process.
+func (rt *Runtime) AllRooms() []Info {
+	if l, ok := rt.opts.Host.(Lister); ok {
+		return l.ClusterRooms()
+	}
+	return rt.Rooms()
+}
+
 // Info describes a room as listings show it.
 type Info struct {
 	// Kind is the room's kind's Name.
@@ -423,8 +432,17 @@ type Info struct {
 	Name string
 	// Members is how many players are members.
 	Members int
-	// Summary is what the room last set with Context.SetSummary, or nil.
+	// Summary is what the room last set with Context.SetSummary, or nil;
+	// from another gateway of a cluster, its JSON (a json.RawMessage).
 	Summary any
+	// Host names the gateway that hosts the room; empty for this one.
+	Host string
+}
+
+// Lister is implemented by a Host that can list the rooms of the whole
+// cluster; listings (Query.Rooms) then show them all.
+type Lister interface {
+	ClusterRooms() []Info
 }
 
 // Query is what a kind's Query sees: the kind's rooms, and a way to answer.
@@ -437,7 +455,7 @@ type Query struct {
 
 // Rooms lists the kind's rooms, in no particular order.
 func (q Query) Rooms() []Info {
-	all := q.rt.Rooms()
+	all := q.rt.AllRooms()
 	out := all[:0]
 	for _, i := range all {
 		if i.Kind == q.kind.Name {

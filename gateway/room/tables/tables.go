@@ -156,8 +156,14 @@ func list(q room.Query, limit int) error {
 	out := make([]entry, 0, min(len(rooms), limit))
 	for _, i := range rooms[:min(len(rooms), limit)] {
 		e := entry{Table: i.Name, Status: "waiting"}
-		if s, ok := i.Summary.(summary); ok {
+		switch s := i.Summary.(type) {
+		case summary:
 			e.Seated, e.Status = s.Seated, s.Status
+		case json.RawMessage: // a table of another gateway
+			var sum summary
+			if json.Unmarshal(s, &sum) == nil && sum.Status != "" {
+				e.Seated, e.Status = sum.Seated, sum.Status
+			}
 		}
 		out = append(out, e)
 	}

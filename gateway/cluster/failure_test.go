@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/bigtwo/gateway/gateway/room/roomtest"
@@ -165,4 +166,53 @@ func TestNATSRestart(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // retrying as a client would
 	}
 	alice.ReadType("room.message")
+}
+
+// A drain hands the table to b before a's sockets get 1001: b's players
+// see it at once, a's reconnect to b and get their seat and hand back.
+func TestDrainHandsOff(t *testing.T) {
+	ns := natsServer(t)
+	a := startNode(t, ns.ClientURL(), "a", nil)
+	b := startNode(t, ns.ClientURL(), "b", a.env)
+	ps, cs, _ := table4(t, a, b, "drained")
+	hands := make([]int, 4)
+	for i, c := range cs {
+		var h struct{ Cards []string }
+		c.ReadType("game.hand").Decode(t, &h)
+		hands[i] = len(h.Cards)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	// The drain, in app's order: rooms stop, hand-off, then the sockets.
+	t0 := time.Now()
+	defer func() { t.Logf("drain and hand-off: %v", time.Since(t0)) }()
+	if err := a.env.Runtime.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rooms stopped: %v", time.Since(t0))
+	if err := a.cl.Handoff(ctx); err != nil {
+		t.Fatalf("Handoff: %v", err)
+	}
+	t.Logf("handed off: %v", time.Since(t0))
+	if b.cl.Hosted() != 1 {
+		t.Fatalf("b hosts %d rooms after the hand-off, want 1", b.cl.Hosted())
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- a.env.Server.Shutdown(ctx) }() // its close handshakes need the clients reading
+	for i := 0; i < 4; i += 2 {
+		if code := cs[i].WaitClose(); code != websocket.StatusGoingAway {
+			t.Fatalf("a's socket closed with %d, want 1001", code)
+		}
+		cs[i] = ps[i].TabAt(b.env)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	for i, c := range cs {
+		var h struct{ Cards []string }
+		c.ReadType("game.hand").Decode(t, &h)
+		if len(h.Cards) != hands[i] {
+			t.Fatalf("player %d hand after the hand-off = %d cards, want %d", i, len(h.Cards), hands[i])
+		}
+	}
 }

@@ -612,14 +612,14 @@ func (c *Cluster) handleList(msg *nats.Msg) {
 func (c *Cluster) ClusterRooms() []room.Info {
 	local := c.rt.Rooms()
 	c.mu.Lock()
-	want := 0
+	want := map[string]bool{}
 	for node := range c.nodes {
 		if c.aliveLocked(node) {
-			want++
+			want[node] = true
 		}
 	}
 	c.mu.Unlock()
-	if want == 0 {
+	if len(want) == 0 {
 		return local
 	}
 	inbox := c.nc.NewRespInbox()
@@ -633,7 +633,7 @@ func (c *Cluster) ClusterRooms() []room.Info {
 	}
 	out := local
 	deadline := time.Now().Add(listWait)
-	for got := 0; got < want; {
+	for len(want) > 0 {
 		msg, err := sub.NextMsg(time.Until(deadline))
 		if err != nil {
 			break // the deadline: list what answered
@@ -642,7 +642,7 @@ func (c *Cluster) ClusterRooms() []room.Info {
 		if json.Unmarshal(msg.Data, &l) != nil || l.Node == c.opts.Node {
 			continue
 		}
-		got++
+		delete(want, l.Node)
 		for _, r := range l.Rooms {
 			i := room.Info{Kind: r.Kind, Name: r.Name, Members: r.Members, Host: l.Node}
 			if len(r.Summary) > 0 {

@@ -116,7 +116,10 @@ func (rt *Runtime) Deliver(kind, name string, id uint64, m gateway.Message) erro
 	if here {
 		r.loop(done)
 	}
-	return <-done
+	if err := <-done; !errors.Is(err, errMoved) {
+		return err
+	}
+	return ErrNotHere // evicted while it waited: the sender places it again
 }
 
 // Adopt places room (kind, name) here with its durable state, as the Host

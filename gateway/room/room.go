@@ -133,8 +133,9 @@ type room struct {
 	mu      sync.Mutex // guards queue, running, closed, halted and summary; lock order: Runtime.mu, then mu
 	queue   []event
 	running bool
-	closed  bool // vanished or stopped: no more events
-	halted  bool // closed by Shutdown: frames get unavailable
+	closed  bool  // vanished or stopped: no more events
+	halted  bool  // closed by Shutdown or evicted: frames get haltErr
+	haltErr error // ErrUnavailable, or errMoved (the sender places the frame again)
 	summary Info
 
 	// Touched only by the running event.
@@ -185,7 +186,7 @@ func (r *room) enqueue(ev event, inline bool) (taken, runHere bool) {
 	defer r.mu.Unlock()
 	if r.closed {
 		if ev.done != nil && r.halted {
-			ev.done <- ErrUnavailable
+			ev.done <- r.haltErr
 			return true, false
 		}
 		return false, false
@@ -289,7 +290,7 @@ func (r *room) run(ev event) {
 		}
 	case evEvict:
 		if ev.done != nil {
-			ev.done <- ErrUnavailable
+			ev.done <- errMoved
 		}
 		r.evict()
 		return
@@ -313,7 +314,7 @@ func (r *room) run(ev event) {
 		if s, ok := r.h.(Stopper); ok {
 			s.Stop(c)
 		}
-		r.stopAll()
+		r.stopAll(ErrUnavailable)
 		return
 	}
 	if r.lost {
@@ -359,7 +360,7 @@ func (r *room) evict() {
 	for _, m := range members {
 		r.remove(m)
 	}
-	r.stopAll()
+	r.stopAll(errMoved)
 }
 
 // fire runs timer t, if it is still pending, and first every pending timer
@@ -439,7 +440,7 @@ func (r *room) vanish() {
 
 // stopAll ends the room for a shutdown: timers stop, later events are
 // answered unavailable.
-func (r *room) stopAll() {
+func (r *room) stopAll(answer error) {
 	r.stopped = true
 	for t := range r.timers {
 		t.t.Stop()
@@ -449,11 +450,11 @@ func (r *room) stopAll() {
 	defer r.rt.mu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.closed, r.halted = true, true
+	r.closed, r.halted, r.haltErr = true, true, answer
 	delete(r.rt.rooms, roomKey{r.kind, r.name})
 	for _, ev := range r.queue {
 		if ev.done != nil {
-			ev.done <- ErrUnavailable
+			ev.done <- answer
 		}
 	}
 	r.queue = nil
@@ -653,6 +654,9 @@ var (
 	// errNotMember is returned by Context methods given a player who is
 	// not a member.
 	errNotMember = errors.New("room: not a member")
+	// errMoved answers a frame queued in a room that was evicted: the
+	// runtime places the frame again.
+	errMoved = errors.New("room: moved")
 	// errEnded is what joined says of a socket that has ended.
 	errEnded = errors.New("room: socket ended")
 )

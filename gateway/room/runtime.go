@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -293,8 +294,22 @@ func (rt *Runtime) message(id uint64, m gateway.Message) error {
 		}
 		return k.Query(Query{rt: rt, kind: k, sock: st.s, id: m.ID}, st.s, m)
 	}
+	for attempt := 0; ; attempt++ {
+		err := rt.route(k, t, st.s, m)
+		if !errors.Is(err, errMoved) {
+			return err
+		}
+		if attempt == 2 {
+			return ErrUnavailable
+		}
+		// The room moved to another gateway while the frame waited in it.
+	}
+}
+
+// route runs frame m of socket s in its room, here or at its host.
+func (rt *Runtime) route(k *Kind, t Target, s Socket, m gateway.Message) error {
 	done := make(chan error, 1)
-	ev := event{kind: evMessage, sock: st.s, msg: m, done: done}
+	ev := event{kind: evMessage, sock: s, msg: m, done: done}
 	var state []byte
 	if h := rt.opts.Host; h != nil && !rt.hostsRoom(k, t.Room) {
 		local, st2, err := h.Place(k.Name, t.Room, t.Create)
@@ -302,7 +317,7 @@ func (rt *Runtime) message(id uint64, m gateway.Message) error {
 			return err
 		}
 		if !local {
-			return h.Forward(k.Name, t.Room, st.s, m)
+			return h.Forward(k.Name, t.Room, s, m)
 		}
 		state = st2
 	}

@@ -249,9 +249,11 @@ type summary struct {
 	// Join is room.join -> room.joined.
 	Join *phase `json:"join,omitempty"`
 	// Delivery is game frame send -> receipt by each other member.
-	Delivery *phase   `json:"delivery,omitempty"`
-	Memory   *memory  `json:"memory,omitempty"`
-	Baseline *summary `json:"baseline,omitempty"`
+	Delivery *phase `json:"delivery,omitempty"`
+	// Play is the tables mode's Big Two play (tables.go).
+	Play     *tablesPlay `json:"play,omitempty"`
+	Memory   *memory     `json:"memory,omitempty"`
+	Baseline *summary    `json:"baseline,omitempty"`
 	// ConnectVsBaseline is Connect.Rate / Baseline.Connect.Rate.
 	ConnectVsBaseline float64  `json:"connect_rate_vs_baseline,omitempty"`
 	Notes             []string `json:"notes,omitempty"`
@@ -275,29 +277,10 @@ func (s *summary) writeText(w io.Writer) {
 		{"ping", s.Ping}, {"join", s.Join}, {"delivery", s.Delivery},
 	}
 	for _, r := range rows {
-		if r.p == nil {
-			continue
-		}
-		p := r.p
-		fmt.Fprintf(w, "%-9s %8d ok %6d errors", r.name, p.Count, p.Errors)
-		if r.name == "delivery" || r.name == "ping" {
-			fmt.Fprintf(w, " %6d lost (of %d sent)", p.Lost, p.Sent)
-		}
-		if r.name != "hold" {
-			fmt.Fprintf(w, "  %9.1f/s over %.2fs  latency ms p50 %.3f p90 %.3f p99 %.3f max %.3f",
-				p.Rate, p.Seconds, p.Latency.P50, p.Latency.P90, p.Latency.P99, p.Latency.Max)
-		}
-		fmt.Fprintln(w)
-		if len(p.ErrorKinds) > 0 {
-			kinds := make([]string, 0, len(p.ErrorKinds))
-			for k := range p.ErrorKinds {
-				kinds = append(kinds, k)
-			}
-			sort.Strings(kinds)
-			for _, k := range kinds {
-				fmt.Fprintf(w, "          %6d × %s\n", p.ErrorKinds[k], k)
-			}
-		}
+		r.p.writeRow(w, r.name, r.name == "delivery" || r.name == "ping")
+	}
+	if s.Play != nil {
+		s.Play.writeText(w)
 	}
 	if m := s.Memory; m != nil {
 		fmt.Fprintf(w, "memory (%s): RSS %s before, %s connected, %s at end; per socket %.1f KiB connected, %.1f KiB at end",
@@ -317,6 +300,33 @@ func (s *summary) writeText(w io.Writer) {
 		fmt.Fprintln(w, "--- baseline (bare coder/websocket server, same run) ---")
 		s.Baseline.writeText(w)
 		fmt.Fprintf(w, "--- connect rate vs baseline: %.2f×\n", s.ConnectVsBaseline)
+	}
+}
+
+// writeRow prints p as one row named name (nothing if p is nil), with its
+// lost frames when withLost, and its error kinds below.
+func (p *phase) writeRow(w io.Writer, name string, withLost bool) {
+	if p == nil {
+		return
+	}
+	fmt.Fprintf(w, "%-9s %8d ok %6d errors", name, p.Count, p.Errors)
+	if withLost {
+		fmt.Fprintf(w, " %6d lost (of %d sent)", p.Lost, p.Sent)
+	}
+	if name != "hold" {
+		fmt.Fprintf(w, "  %9.1f/s over %.2fs  latency ms p50 %.3f p90 %.3f p99 %.3f max %.3f",
+			p.Rate, p.Seconds, p.Latency.P50, p.Latency.P90, p.Latency.P99, p.Latency.Max)
+	}
+	fmt.Fprintln(w)
+	if len(p.ErrorKinds) > 0 {
+		kinds := make([]string, 0, len(p.ErrorKinds))
+		for k := range p.ErrorKinds {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		for _, k := range kinds {
+			fmt.Fprintf(w, "          %6d × %s\n", p.ErrorKinds[k], k)
+		}
 	}
 }
 

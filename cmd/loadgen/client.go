@@ -240,6 +240,10 @@ type fleet struct {
 	// socket i (the tables mode spreads its sockets over source
 	// addresses); else every socket dials through lg.ws.
 	clientFor func(i int) *http.Client
+	// raw, when set before connect, sees every frame after the welcome
+	// as read, in place of onFrame (the tables mode decodes each frame
+	// once, into its own type).
+	raw func(i int, b []byte, at time.Time)
 	// ctx bounds the readers; cancel ends them at once.
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -296,6 +300,10 @@ func (f *fleet) read(i int, ws *websocket.Conn) {
 				f.dropped.fail(err)
 			}
 			return
+		}
+		if f.raw != nil {
+			f.raw(i, b, at)
+			continue
 		}
 		if f.onFrame == nil {
 			continue

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -62,7 +63,8 @@ func (lg *loadgen) tables(ctx context.Context) (*summary, error) {
 
 	mt := &memTracker{p: lg.probe(t)}
 	mt.before(ctx)
-	f := lg.newFleet(ctx, len(tokens), r.onFrame)
+	f := lg.newFleet(ctx, len(tokens), nil)
+	f.raw = r.onFrame
 	r.f = f
 	clients, addrs := sourceClients(lg, t, len(tokens))
 	if clients != nil {
@@ -259,41 +261,44 @@ type inflight struct {
 	waiting bool // the state ended the hand
 }
 
-// onFrame is every socket's reader's hook.
-func (r *tablesRun) onFrame(i int, fr frame, at time.Time) {
+// tablesFrame is any frame a player reads, decoded once: data holds the
+// members of every frame type the players use.
+type tablesFrame struct {
+	Type string          `json:"type"`
+	ID   json.RawMessage `json:"id"`
+	Data struct {
+		Seat  int           `json:"seat"`  // game.seated
+		Cards []bigtwo.Card `json:"cards"` // game.hand
+		Code  string        `json:"code"`  // error
+		tableState
+	} `json:"data"`
+}
+
+// onFrame is every socket's reader's hook (the fleet's raw): b is frame
+// as read by socket i at at.
+func (r *tablesRun) onFrame(i int, b []byte, at time.Time) {
+	var fr tablesFrame
+	if json.Unmarshal(b, &fr) != nil {
+		return
+	}
 	tb := r.tables[i/4]
 	m := i % 4
 	switch fr.Type {
 	case "game.seated":
-		var d struct {
-			Seat int `json:"seat"`
-		}
-		if json.Unmarshal(fr.Data, &d) != nil {
-			return
-		}
 		tb.mu.Lock()
-		tb.views[m].seat = d.Seat
+		tb.views[m].seat = fr.Data.Seat
 		tb.mu.Unlock()
 		r.sitRec.add(r.lg.since(r.sitAt[i].Load(), at))
 		r.seated.Add(1)
 	case "game.hand":
-		var d struct {
-			Cards []bigtwo.Card `json:"cards"`
-		}
-		if json.Unmarshal(fr.Data, &d) != nil {
-			return
-		}
 		tb.mu.Lock()
-		tb.views[m].hand = d.Cards
+		tb.views[m].hand = fr.Data.Cards
 		tb.mu.Unlock()
 	case "game.state":
-		var s tableState
-		if json.Unmarshal(fr.Data, &s) != nil {
-			return
-		}
+		s := fr.Data.tableState
 		tb.mu.Lock()
 		tb.views[m].state = s
-		r.stateLocked(tb, m, s, fr.Data, at)
+		r.stateLocked(tb, m, s, frameData(b), at)
 		tb.mu.Unlock()
 	case "game.played", "game.passed":
 		tb.mu.Lock()
@@ -313,11 +318,7 @@ func (r *tablesRun) onFrame(i int, fr frame, at time.Time) {
 			r.hands.Add(1)
 		}
 	case "error":
-		var d struct {
-			Code string `json:"code"`
-		}
-		_ = json.Unmarshal(fr.Data, &d)
-		err := fmt.Errorf("error %s", d.Code)
+		err := fmt.Errorf("error %s", fr.Data.Code)
 		var id string
 		_ = json.Unmarshal(fr.ID, &id)
 		switch {
@@ -336,8 +337,19 @@ func (r *tablesRun) onFrame(i int, fr frame, at time.Time) {
 	}
 }
 
-// stateLocked counts member m's reading of state s for the frame in flight.
-func (r *tablesRun) stateLocked(tb *lgTable, m int, s tableState, data json.RawMessage, at time.Time) {
+// frameData returns the data member of the frame b as the gateway writes
+// it (type, then id, then data, last), or nil.
+func frameData(b []byte) []byte {
+	k := bytes.Index(b, []byte(`"data":`))
+	if k < 0 || len(b) == 0 || b[len(b)-1] != '}' {
+		return nil
+	}
+	return b[k+len(`"data":`) : len(b)-1]
+}
+
+// stateLocked counts member m's reading of state s (data, its encoding)
+// for the frame in flight.
+func (r *tablesRun) stateLocked(tb *lgTable, m int, s tableState, data []byte, at time.Time) {
 	fl := tb.fl
 	if fl == nil || fl.got[m] || fl.deal && s.Status != "playing" {
 		return // no frame in flight, or (for a deal) a seat's state from before it
@@ -345,9 +357,9 @@ func (r *tablesRun) stateLocked(tb *lgTable, m int, s tableState, data json.RawM
 	fl.got[m] = true
 	fl.n++
 	fl.last = at
-	if fl.data == nil {
+	if fl.n == 1 {
 		fl.data = data
-	} else if string(fl.data) != string(data) {
+	} else if !bytes.Equal(fl.data, data) {
 		fl.differ = true
 	}
 	fl.waiting = s.Status == "waiting"

@@ -310,7 +310,7 @@ func (ch *churner) post(ctx context.Context, endpoint, path string, body []byte)
 // reports false when the session is no longer usable.
 func (ch *churner) visit(ctx context.Context, c *creds) bool {
 	t0 := time.Now()
-	ws, err := ch.lg.dial(ctx, ch.t.wsURL(), c.token)
+	ws, err := ch.lg.dial(ctx, ch.lg.ws, ch.t.wsURL(), c.token)
 	if err != nil {
 		ch.connects.fail(err)
 		ch.socketRefused("connect", err, ctx)

@@ -203,14 +203,14 @@ type frame struct {
 	Data json.RawMessage `json:"data"`
 }
 
-// dial opens one socket authenticated with the Authorization header and
-// waits for its welcome frame.
-func (lg *loadgen) dial(ctx context.Context, wsURL, token string) (*websocket.Conn, error) {
+// dial opens one socket through client, authenticated with the
+// Authorization header, and waits for its welcome frame.
+func (lg *loadgen) dial(ctx context.Context, client *http.Client, wsURL, token string) (*websocket.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, lg.cfg.Timeout)
 	defer cancel()
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+token)
-	ws, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: lg.ws, HTTPHeader: h})
+	ws, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: client, HTTPHeader: h})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			return nil, fmt.Errorf("dial: %w", statusError(resp.StatusCode))
@@ -236,6 +236,14 @@ type fleet struct {
 	lg      *loadgen
 	socks   []*websocket.Conn // nil where the connect failed
 	onFrame func(i int, f frame, at time.Time)
+	// clientFor, when set before connect, is the HTTP client that dials
+	// socket i (the tables mode spreads its sockets over source
+	// addresses); else every socket dials through lg.ws.
+	clientFor func(i int) *http.Client
+	// raw, when set before connect, sees every frame after the welcome
+	// as read, in place of onFrame (the tables mode decodes each frame
+	// once, into its own type).
+	raw func(i int, b []byte, at time.Time)
 	// ctx bounds the readers; cancel ends them at once.
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -263,8 +271,12 @@ func (f *fleet) connect(wsURL string, tokens []string) *phase {
 	})
 	start := time.Now()
 	parallel(f.ctx, n, f.lg.cfg.C, func(i int) {
+		client := f.lg.ws
+		if f.clientFor != nil {
+			client = f.clientFor(i)
+		}
 		t0 := time.Now()
-		ws, err := f.lg.dial(f.ctx, wsURL, tokens[i])
+		ws, err := f.lg.dial(f.ctx, client, wsURL, tokens[i])
 		if err != nil {
 			rec.fail(err)
 			return
@@ -288,6 +300,10 @@ func (f *fleet) read(i int, ws *websocket.Conn) {
 				f.dropped.fail(err)
 			}
 			return
+		}
+		if f.raw != nil {
+			f.raw(i, b, at)
+			continue
 		}
 		if f.onFrame == nil {
 			continue

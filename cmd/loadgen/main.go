@@ -6,6 +6,7 @@
 //	loadgen connect  -n 10000 -c 32 -duration 30s [-baseline]
 //	loadgen ping     -n 10000 -rate 1000 -duration 30s
 //	loadgen rooms    -tables 2500 -rate 1 -duration 30s
+//	loadgen tables   -tables 2500 -rate 1 -duration 60s
 //	loadgen baseline -n 10000 -c 32 -duration 30s
 //	loadgen churn    -min 1000 -n 3000 -duration 10m
 //
@@ -48,6 +49,7 @@ modes:
   connect         open -n authenticated sockets (-c at once), hold them -duration
   ping            hold -n sockets and send -rate pings/s among them for -duration
   rooms           -tables tables of 4 sockets, each table -rate game frames/s
+  tables          -tables Big Two tables of 4 players, each table -rate moves/s
   baseline        connect against a bare coder/websocket server (a child process)
   churn           clients that come and go, -min -> -n -> -min over -duration: join, chat,
                   refresh over HTTP and in band, leave after 5-30 s, reconnect; counts refusals
@@ -77,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"connect":  lg.connect,
 		"ping":     lg.ping,
 		"rooms":    lg.rooms,
+		"tables":   lg.tables,
 		"baseline": lg.baseline,
 		"churn":    lg.churn,
 	}
@@ -114,7 +117,7 @@ type config struct {
 // parseConfig parses the flags of mode.
 func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 	switch mode {
-	case "sessions", "connect", "ping", "rooms", "baseline", "churn":
+	case "sessions", "connect", "ping", "rooms", "tables", "baseline", "churn":
 	default:
 		fmt.Fprint(stderr, modeHelp)
 		return config{}, fmt.Errorf("unknown mode %q", mode)
@@ -125,9 +128,9 @@ func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 	rawURL := fs.String("url", "http://localhost:8080", "gateway base URL (POST /session, GET /ws, GET /metrics)")
 	fs.IntVar(&cfg.N, "n", 1000, "sockets to open (sessions: requests to send)")
 	fs.IntVar(&cfg.C, "c", 32, "concurrency of session creation and connects; the gateway's GATEWAY_MAX_PENDING_PER_IP (32) must allow it")
-	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to hold the sockets (connect, baseline) or send (ping, rooms)")
-	fs.Float64Var(&cfg.Rate, "rate", 0, "ping: pings per second in all (default 1000); rooms: game frames per second per table (default 1)")
-	fs.IntVar(&cfg.Tables, "tables", 100, "rooms: four-player tables")
+	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to hold the sockets (connect, baseline), send (ping, rooms) or play (tables)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "ping: pings per second in all (default 1000); rooms: game frames per second per table (default 1); tables: moves per second per table (default 1)")
+	fs.IntVar(&cfg.Tables, "tables", 100, "rooms, tables: four-player tables")
 	fs.BoolVar(&cfg.JSON, "json", false, "write the summary as JSON")
 	fs.IntVar(&cfg.PID, "pid", 0, "the gateway's pid, to read its RSS from /proc when /metrics has no process_resident_memory_bytes")
 	fs.BoolVar(&cfg.Baseline, "baseline", false, "connect: run the baseline first in the same run and compare")
@@ -147,7 +150,7 @@ func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 	cfg.URL = u
 	if cfg.Rate == 0 {
 		cfg.Rate = 1000
-		if mode == "rooms" {
+		if mode == "rooms" || mode == "tables" {
 			cfg.Rate = 1
 		}
 	}

@@ -252,9 +252,11 @@ type summary struct {
 	Delivery *phase `json:"delivery,omitempty"`
 	// Refresh is POST /session/refresh and InBand auth.refresh ->
 	// auth.refreshed (churn).
-	Refresh  *phase      `json:"refresh,omitempty"`
-	InBand   *phase      `json:"in_band_refresh,omitempty"`
-	Churn    *churnStats `json:"churn,omitempty"`
+	Refresh *phase      `json:"refresh,omitempty"`
+	InBand  *phase      `json:"in_band_refresh,omitempty"`
+	Churn   *churnStats `json:"churn,omitempty"`
+	// Play is the tables mode's Big Two play (tables.go).
+	Play     *tablesPlay `json:"play,omitempty"`
 	Memory   *memory     `json:"memory,omitempty"`
 	Baseline *summary    `json:"baseline,omitempty"`
 	// ConnectVsBaseline is Connect.Rate / Baseline.Connect.Rate.
@@ -281,29 +283,10 @@ func (s *summary) writeText(w io.Writer) {
 		{"refresh", s.Refresh}, {"in-band", s.InBand},
 	}
 	for _, r := range rows {
-		if r.p == nil {
-			continue
-		}
-		p := r.p
-		fmt.Fprintf(w, "%-9s %8d ok %6d errors", r.name, p.Count, p.Errors)
-		if r.name == "delivery" || r.name == "ping" {
-			fmt.Fprintf(w, " %6d lost (of %d sent)", p.Lost, p.Sent)
-		}
-		if r.name != "hold" {
-			fmt.Fprintf(w, "  %9.1f/s over %.2fs  latency ms p50 %.3f p90 %.3f p99 %.3f max %.3f",
-				p.Rate, p.Seconds, p.Latency.P50, p.Latency.P90, p.Latency.P99, p.Latency.Max)
-		}
-		fmt.Fprintln(w)
-		if len(p.ErrorKinds) > 0 {
-			kinds := make([]string, 0, len(p.ErrorKinds))
-			for k := range p.ErrorKinds {
-				kinds = append(kinds, k)
-			}
-			sort.Strings(kinds)
-			for _, k := range kinds {
-				fmt.Fprintf(w, "          %6d × %s\n", p.ErrorKinds[k], k)
-			}
-		}
+		r.p.writeRow(w, r.name, r.name == "delivery" || r.name == "ping")
+	}
+	if s.Play != nil {
+		s.Play.writeText(w)
 	}
 	if c := s.Churn; c != nil {
 		refused := int64(0)
@@ -349,6 +332,33 @@ func writeCounts(w io.Writer, m map[string]int64) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		fmt.Fprintf(w, "          %6d × %s\n", m[k], k)
+	}
+}
+
+// writeRow prints p as one row named name (nothing if p is nil), with its
+// lost frames when withLost, and its error kinds below.
+func (p *phase) writeRow(w io.Writer, name string, withLost bool) {
+	if p == nil {
+		return
+	}
+	fmt.Fprintf(w, "%-9s %8d ok %6d errors", name, p.Count, p.Errors)
+	if withLost {
+		fmt.Fprintf(w, " %6d lost (of %d sent)", p.Lost, p.Sent)
+	}
+	if name != "hold" {
+		fmt.Fprintf(w, "  %9.1f/s over %.2fs  latency ms p50 %.3f p90 %.3f p99 %.3f max %.3f",
+			p.Rate, p.Seconds, p.Latency.P50, p.Latency.P90, p.Latency.P99, p.Latency.Max)
+	}
+	fmt.Fprintln(w)
+	if len(p.ErrorKinds) > 0 {
+		kinds := make([]string, 0, len(p.ErrorKinds))
+		for k := range p.ErrorKinds {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		for _, k := range kinds {
+			fmt.Fprintf(w, "          %6d × %s\n", p.ErrorKinds[k], k)
+		}
 	}
 }
 

@@ -383,6 +383,10 @@ func (c *Cluster) beat() {
 		}
 		c.mu.Unlock()
 		c.revalidate()
+		// Others may have dropped this gateway's sockets (it looked dead)
+		// and this one missed their presence: both sides tell again.
+		c.handleHello(&nats.Msg{Data: []byte("")})
+		c.hello()
 	}
 	c.lastBeat.Store(time.Now().UnixNano())
 }

@@ -276,8 +276,10 @@ func (r *room) run(ev event) {
 		case st == CutOff && ev.kind == evMessage:
 			ev.done <- ErrUnavailable
 			return
-		case st == CutOff && ev.kind == evTimer:
-			time.AfterFunc(cutOffRetry, func() { r.post(ev) }) // the timer runs when the Host knows again
+		case st == CutOff:
+			// Timers, arrivals, departures wait until the Host knows
+			// again: a room another gateway may have taken sends nothing.
+			time.AfterFunc(cutOffRetry, func() { r.post(ev) })
 			return
 		}
 	}

@@ -34,6 +34,7 @@ const (
 	churnRoomSize   = 10              // clients per chat room at the peak
 	churnStartOver  = 5 * time.Second // the first clients start over it (a tenth of a short run)
 	churnTick       = 250 * time.Millisecond
+	churnBackoffMax = 30 * time.Second
 )
 
 // churnTarget is how many clients should run at elapsed of a run lasting
@@ -201,11 +202,15 @@ type creds struct {
 
 // client runs one client until stop is closed (then it finishes its stay)
 // or ctx ends (then it drops its socket at once). It starts after delay.
+// After a failure it backs off exponentially (1 s, 2 s, ... 30 s, with
+// jitter), as the web client does, and keeps its session unless the
+// gateway said the session is no longer good (401, 4001).
 func (ch *churner) client(ctx context.Context, delay time.Duration, stop <-chan struct{}) {
 	if !pause(ctx, delay) {
 		return
 	}
 	var c creds
+	failures := 0
 	for n := 0; ; n++ {
 		select {
 		case <-stop:
@@ -215,19 +220,43 @@ func (ch *churner) client(ctx context.Context, delay time.Duration, stop <-chan 
 		if ctx.Err() != nil {
 			return
 		}
-		if n == 0 || rand.N(churnNewSession) == 0 || c.token == "" {
+		if c.token == "" || rand.N(churnNewSession) == 0 {
 			var ok bool
 			if c, ok = ch.newSession(ctx); !ok {
-				pause(ctx, time.Second)
+				failures++
+				pause(ctx, backoff(failures))
 				continue
 			}
 		}
-		if !ch.visit(ctx, &c) {
-			c = creds{} // start over with a new session
-			pause(ctx, time.Second)
+		switch ch.visit(ctx, &c) {
+		case visited:
+			failures = 0
+		case visitFailed:
+			failures++
+			pause(ctx, backoff(failures))
+		case sessionLost:
+			c = creds{}
+			failures++
+			pause(ctx, backoff(failures))
 		}
 	}
 }
+
+// backoff is the pause after the nth failure in a row: 1 s doubling up to
+// 30 s, each drawn from [d/2, d).
+func backoff(n int) time.Duration {
+	d := min(churnBackoffMax, time.Second<<min(max(n-1, 0), 5))
+	return d/2 + rand.N(d/2)
+}
+
+// visitResult is how a visit ended.
+type visitResult int
+
+const (
+	visited     visitResult = iota // stayed and left
+	visitFailed                    // refused or cut short; the session is still good
+	sessionLost                    // the gateway refused the session: take a new one
+)
 
 // pause waits d, or less if ctx ends; it reports whether ctx is still live.
 func pause(ctx context.Context, d time.Duration) bool {
@@ -306,15 +335,17 @@ func (ch *churner) post(ctx context.Context, endpoint, path string, body []byte)
 	return creds{token: s.Token, refresh: s.RefreshToken}, nil
 }
 
-// visit is one stay: connect, join, chat, refresh twice, leave. It
-// reports false when the session is no longer usable.
-func (ch *churner) visit(ctx context.Context, c *creds) bool {
+// visit is one stay: connect, join, chat, refresh twice, leave.
+func (ch *churner) visit(ctx context.Context, c *creds) visitResult {
 	t0 := time.Now()
 	ws, err := ch.lg.dial(ctx, ch.lg.ws, ch.t.wsURL(), c.token)
 	if err != nil {
 		ch.connects.fail(err)
 		ch.socketRefused("connect", err, ctx)
-		return !isClose(err, 4001)
+		if isClose(err, 4001) {
+			return sessionLost
+		}
+		return visitFailed
 	}
 	ch.connects.add(time.Since(t0))
 	if n := ch.open.Add(1); n > ch.peak.Load() {
@@ -360,7 +391,7 @@ func (ch *churner) visit(ctx context.Context, c *creds) bool {
 	room := fmt.Sprintf("churn-%d", rand.N(ch.rooms))
 	t0 = time.Now()
 	if !ch.request(ctx, ws, frames, fmt.Sprintf(`{"type":"room.join","id":"j","data":{"room":%q}}`, room), "room.joined", &ch.joins) {
-		return true
+		return visitFailed
 	}
 	ch.joins.add(time.Since(t0))
 
@@ -377,21 +408,21 @@ func (ch *churner) visit(ctx context.Context, c *creds) bool {
 			next = end
 		}
 		if !pause(ctx, time.Until(next)) {
-			return true
+			return visited
 		}
 		switch {
 		case !time.Now().Before(end):
 			_ = ch.send(ctx, ws, fmt.Sprintf(`{"type":"room.leave","data":{"room":%q}}`, room))
 			_ = ws.Close(websocket.StatusNormalClosure, "leaving")
-			return true
+			return visited
 		case !refreshed && !time.Now().Before(refreshAt):
 			refreshed = true
 			if !ch.refresh(ctx, ws, frames, c) {
-				return false
+				return sessionLost
 			}
 		default:
 			if ch.send(ctx, ws, fmt.Sprintf(`{"type":"room.say","data":{"room":%q,"text":"hello"}}`, room)) != nil {
-				return true
+				return visitFailed
 			}
 			ch.sent.Add(1)
 		}

@@ -148,13 +148,13 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, log)
+	reg := newRegistry()
+	st, err := openStore(ctx, cfg, log, reg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
-	reg := newRegistry()
 	sessions := session.NewService(st, keys, log.With().Str("component", "session").Logger(), session.Options{
 		TokenTTL:             cfg.TokenTTL,
 		SessionTTL:           cfg.SessionTTL,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bigtwo/gateway/gateway"
 	"github.com/bigtwo/gateway/session"
+	"github.com/bigtwo/gateway/store/postgres"
 )
 
 func TestMain(m *testing.M) {
@@ -425,6 +426,7 @@ func TestMetricsLint(t *testing.T) {
 	session.NewMetrics(reg)
 	gateway.NewMetrics(reg)
 	newHTTPMetrics(reg)
+	registerPoolMetrics(reg, func() postgres.PoolStat { return postgres.PoolStat{MaxConns: 16, IdleConns: 1} })
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+
+	"github.com/bigtwo/gateway/store/postgres"
 )
 
 // newRegistry is the process's own Prometheus registry (never the global
@@ -21,6 +23,38 @@ func newRegistry() *prometheus.Registry {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return reg
+}
+
+// registerPoolMetrics exports the PostgreSQL pool's state, read from stat
+// at each scrape: whether store calls wait for a connection, and how long.
+func registerPoolMetrics(reg prometheus.Registerer, stat func() postgres.PoolStat) {
+	conns := func(state string, f func(postgres.PoolStat) int32) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "gateway_db_pool_connections",
+			Help:        "PostgreSQL pool connections by state: idle, acquired (a store call holds it), constructing.",
+			ConstLabels: prometheus.Labels{"state": state},
+		}, func() float64 { return float64(f(stat())) })
+	}
+	counter := func(name, help string, f func(postgres.PoolStat) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return f(stat()) })
+	}
+	reg.MustRegister(
+		conns("idle", func(s postgres.PoolStat) int32 { return s.IdleConns }),
+		conns("acquired", func(s postgres.PoolStat) int32 { return s.AcquiredConns }),
+		conns("constructing", func(s postgres.PoolStat) int32 { return s.ConstructingConns }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gateway_db_pool_max_connections",
+			Help: "The PostgreSQL pool's size (GATEWAY_DB_MAX_CONNS).",
+		}, func() float64 { return float64(stat().MaxConns) }),
+		counter("gateway_db_pool_acquires_total", "Pool connections acquired by store calls.",
+			func(s postgres.PoolStat) float64 { return float64(s.AcquireCount) }),
+		counter("gateway_db_pool_acquire_waits_total", "Acquisitions that found no idle connection and waited for one.",
+			func(s postgres.PoolStat) float64 { return float64(s.EmptyAcquireCount) }),
+		counter("gateway_db_pool_acquire_cancels_total", "Acquisitions given up while waiting (the store timeout or the caller).",
+			func(s postgres.PoolStat) float64 { return float64(s.CanceledAcquireCount) }),
+		counter("gateway_db_pool_acquire_seconds_total", "Time store calls spent acquiring a connection, waits included.",
+			func(s postgres.PoolStat) float64 { return s.AcquireDuration.Seconds() }),
+	)
 }
 
 func handleMetrics(reg *prometheus.Registry) http.Handler {

@@ -82,6 +82,12 @@ func TestPostgresContract(t *testing.T) {
 	}
 	wantJSONError(t, g.do(t, "GET", "/session/validate", auth(second.Token)), 401, "session_revoked")
 	g.waitReady(t)
+	metrics := g.do(t, "GET", "/metrics", nil).body
+	for _, want := range []string{"gateway_db_pool_max_connections 16", `gateway_db_pool_connections{state="idle"}`, "gateway_db_pool_acquires_total "} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 }
 
 // TestPostgresUserAgentNotUTF8: PostgreSQL refuses text that is not UTF-8,

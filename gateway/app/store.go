@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/bigtwo/gateway/session"
@@ -30,7 +31,8 @@ const migrateTimeout = 60 * time.Second
 
 // openStore opens the memory store, or PostgreSQL (migrated) when a database
 // URL is configured.
-func openStore(ctx context.Context, cfg config, log zerolog.Logger) (backend, error) {
+// The pool's metrics go to reg.
+func openStore(ctx context.Context, cfg config, log zerolog.Logger, reg prometheus.Registerer) (backend, error) {
 	if cfg.DatabaseURL == "" {
 		log.Info().Msg("using the memory store: sessions live and die with this process")
 		return memory.New(), nil
@@ -47,6 +49,7 @@ func openStore(ctx context.Context, cfg config, log zerolog.Logger) (backend, er
 	if err != nil {
 		return nil, fmt.Errorf("GATEWAY_DATABASE_URL: %w", err)
 	}
+	registerPoolMetrics(reg, st.PoolStat)
 	return st, nil
 }
 

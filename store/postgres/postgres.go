@@ -136,6 +136,29 @@ func (s *Store) Close() error {
 // the URL, else pgxpool's default.
 func (s *Store) MaxConns() int32 { return s.pool.Config().MaxConns }
 
+// PoolStat is a snapshot of the pool, for metrics.
+type PoolStat struct {
+	// Connections by state, and the most there may be.
+	MaxConns, IdleConns, AcquiredConns, ConstructingConns int32
+	// AcquireCount counts acquisitions since Open; EmptyAcquireCount those
+	// that found no idle connection and waited for one; CanceledAcquireCount
+	// those whose context ended while waiting. AcquireDuration is the time
+	// all acquisitions took, waits included.
+	AcquireCount, EmptyAcquireCount, CanceledAcquireCount int64
+	AcquireDuration                                       time.Duration
+}
+
+// PoolStat returns a snapshot of the pool. It is safe for concurrent use.
+func (s *Store) PoolStat() PoolStat {
+	st := s.pool.Stat()
+	return PoolStat{
+		MaxConns: st.MaxConns(), IdleConns: st.IdleConns(), AcquiredConns: st.AcquiredConns(),
+		ConstructingConns: st.ConstructingConns(),
+		AcquireCount:      st.AcquireCount(), EmptyAcquireCount: st.EmptyAcquireCount(),
+		CanceledAcquireCount: st.CanceledAcquireCount(), AcquireDuration: st.AcquireDuration(),
+	}
+}
+
 // Ping checks that the database answers, for readiness probes.
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.bound(ctx)

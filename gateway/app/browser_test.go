@@ -118,13 +118,15 @@ func waitFor(t *testing.T, tab context.Context, what, cond string) {
 	}
 }
 
-// pageSummary is the status line and the connection events, for failures.
+// pageSummary is the status line and the connection events, for failures;
+// on the game page also what its table shows.
 func pageSummary(tab context.Context) string {
 	ctx, cancel := context.WithTimeout(tab, 2*time.Second)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](
 		`[byTestID("status").textContent, byTestID("username").textContent, JSON.stringify(demo.client.stats),
-			...[...byTestID("events").children].map(e => e.textContent)].join(" | ")`))
+			...[...byTestID("events").children].map(e => e.textContent),
+			...(window.tableSnap ? [JSON.stringify(tableSnap())] : [])].join(" | ")`))
 	if err != nil {
 		return fmt.Sprintf("(unreadable: %v)", err)
 	}

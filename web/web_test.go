@@ -174,6 +174,7 @@ func TestGamePageTestIDs(t *testing.T) {
 		"menu", "menu-panel", "banner", "lobby", "play-now", "tables", "table-name", "sit", "watch", "lobby-log", "lobby-input", "lobby-send",
 		"table", "back", "stand", "seat-me", "seat-left", "seat-across", "seat-right", "trick-cards", "trick-name", "turn", "notice",
 		"hand", "selection", "play", "pass", "hint", "deal", "bots", "result", "result-rows", "table-log", "table-input", "table-send",
+		"table-title", "hand-no", "result-title",
 	} {
 		if !strings.Contains(page, `data-testid="`+id+`"`) {
 			t.Errorf("the game page has no data-testid=%q", id)

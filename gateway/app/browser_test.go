@@ -118,13 +118,15 @@ func waitFor(t *testing.T, tab context.Context, what, cond string) {
 	}
 }
 
-// pageSummary is the status line and the connection events, for failures.
+// pageSummary is the status line and the connection events, for failures;
+// on the game page also what its table shows.
 func pageSummary(tab context.Context) string {
 	ctx, cancel := context.WithTimeout(tab, 2*time.Second)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](
 		`[byTestID("status").textContent, byTestID("username").textContent, JSON.stringify(demo.client.stats),
-			...[...byTestID("events").children].map(e => e.textContent)].join(" | ")`))
+			...[...byTestID("events").children].map(e => e.textContent),
+			...(window.tableSnap ? [JSON.stringify(tableSnap())] : [])].join(" | ")`))
 	if err != nil {
 		return fmt.Sprintf("(unreadable: %v)", err)
 	}
@@ -212,8 +214,8 @@ func TestBrowserTwoPlayersChat(t *testing.T) {
 	chromium := chromiumPath(t)
 	g := startGateway(t, nil)
 	alice, bob := newProfile(t, chromium), newProfile(t, chromium)
-	aliceName := openDemo(t, alice, g.url+"/")
-	bobName := openDemo(t, bob, g.url+"/")
+	aliceName := openDemo(t, alice, g.url+"/console.html")
+	bobName := openDemo(t, bob, g.url+"/console.html")
 	if aliceName == bobName || sessionOf(t, alice).PlayerID == sessionOf(t, bob).PlayerID {
 		t.Fatalf("two profiles share a player: %q and %q", aliceName, bobName)
 	}
@@ -299,7 +301,7 @@ func TestBrowserLogoutClosesSocket(t *testing.T) {
 	openDemo(t, other, g.url+"/")
 	tok := storedToken(t, tab)
 
-	do(t, tab, "log out", chromedp.Click(tid("logout")))
+	do(t, tab, "log out", chromedp.Click(tid("menu")), chromedp.Click(tid("logout")))
 	waitFor(t, tab, "logged out shown", `byTestID("status").textContent.includes("logged out") && !byTestID("status").textContent.includes("connected")`)
 	waitFor(t, tab, "socket closed by the server with 4003", `[...byTestID("events").children].some(li => li.textContent.includes("socket closed 4003"))`)
 	waitFor(t, other, "the other tab logged out", `byTestID("status").textContent.includes("logged out")`)
@@ -337,8 +339,8 @@ func TestBrowserCrossOrigin(t *testing.T) {
 	}
 
 	alice, bob := newProfile(t, chromium), newProfile(t, chromium)
-	aliceName := openDemo(t, alice, site.URL+"/?gateway="+url.QueryEscape(g.url))
-	bobName := openDemo(t, bob, g.url+"/")
+	aliceName := openDemo(t, alice, site.URL+"/console.html?gateway="+url.QueryEscape(g.url))
+	bobName := openDemo(t, bob, g.url+"/console.html")
 	joinRoom(t, alice, "x-origin")
 	joinRoom(t, bob, "x-origin")
 	waitFor(t, alice, "bob in the room", `membersAre([`+jsString(aliceName)+`,`+jsString(bobName)+`])`)
@@ -438,7 +440,7 @@ func TestBrowserNewSessionReachesLoggedOutTab(t *testing.T) {
 	tabB := newTab(t, tabA)
 	openDemo(t, tabB, g.url+"/")
 
-	do(t, tabA, "log out", chromedp.Click(tid("logout")))
+	do(t, tabA, "log out", chromedp.Click(tid("menu")), chromedp.Click(tid("logout")))
 	for _, tab := range []context.Context{tabA, tabB} {
 		waitFor(t, tab, "logged out", `demo.client.state === "logged_out" && byTestID("status").textContent.includes("logged out")`)
 	}
@@ -470,8 +472,9 @@ func TestBrowserDocExample(t *testing.T) {
 	}
 	g := startGateway(t, nil)
 	tab := newProfile(t, chromium)
-	// Any page of the gateway's origin will do: this one has no client of its own.
-	do(t, tab, "open a page of the gateway", chromedp.Navigate(g.url+"/assets/client.js"))
+	// Any page of the gateway's origin will do: this one has no client of its
+	// own, and no Content-Security-Policy to refuse the inline module.
+	do(t, tab, "open a page of the gateway", chromedp.Navigate(g.url+"/healthz"))
 	eval[bool](t, tab, `
 		window.logged = [];
 		window.failures = [];
@@ -539,7 +542,7 @@ func TestBrowserFailedLogoutKeepsSession(t *testing.T) {
 	}
 	waitFor(t, tab, "the page notices", `!connected()`)
 
-	do(t, tab, "log out", chromedp.Click(tid("logout")))
+	do(t, tab, "log out", chromedp.Click(tid("menu")), chromedp.Click(tid("logout")))
 	waitFor(t, tab, "the failure shown", `[...byTestID("events").children].some(li => li.textContent.includes("logout failed, still logged in"))`)
 	if st := eval[string](t, tab, `demo.client.state`); st == "logged_out" {
 		t.Fatalf("client state = %q after a failed logout", st)
@@ -558,7 +561,7 @@ func TestBrowserRefusedRoomNotRejoined(t *testing.T) {
 	chromium := chromiumPath(t)
 	g := startGateway(t, nil)
 	tab := newProfile(t, chromium)
-	openDemo(t, tab, g.url+"/")
+	openDemo(t, tab, g.url+"/console.html")
 	const badRoomErrors = `[...byTestID("events").children].filter(li => li.textContent.includes("error bad_room")).length`
 
 	// SetValue and a plain submit event get past the input's own validation.

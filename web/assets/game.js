@@ -706,6 +706,11 @@ export function mountGame(client, opts = {}) {
     setText($("last-action"), v.playing ? d.last : "");
     setText($("turn"), v.turnText);
     $("turn").dataset.mine = String(v.myTurn);
+    // Whose turn, and since which game.state: every turn has its own
+    // deadline, so tests (and tools) can tell a new turn of the same seat
+    // from the last one.
+    $("turn").dataset.seat = d.state?.turn != null ? String(d.state.turn) : "";
+    $("turn").dataset.deadline = d.state?.turn_deadline ?? "";
     $("turn").dataset.urgent = String(v.myTurn && v.secondsLeft !== null && v.secondsLeft <= URGENT);
 
     show($("result"), !!v.result);

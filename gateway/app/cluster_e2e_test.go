@@ -8,6 +8,7 @@ package app_test
 
 import (
 	"flag"
+	"net/http"
 	"slices"
 	"syscall"
 	"testing"
@@ -177,6 +178,17 @@ func TestCluster(t *testing.T) {
 		tb.check()
 	})
 
+	// NATS goes away mid-hand and comes back (same port, same store):
+	// meanwhile /readyz says 503, sockets stay open and a move is answered
+	// unavailable (not dropped, and not applied later); afterwards the
+	// table plays on with every acknowledged move, without a restart. The
+	// move is made by a player on the host, then by one on another gateway
+	// (forwarded through NATS).
+	for _, forwarded := range []bool{false, true} {
+		name := map[bool]string{false: "NATSDown/OnHost", true: "NATSDown/Forwarded"}[forwarded]
+		t.Run(name, func(t *testing.T) { natsDown(t, bin, natsBin, forwarded) })
+	}
+
 	// The same pause as a frozen VM looks to its clients: their TCP
 	// connections to the paused host survive, and nobody reconnects.
 	// When it wakes, they play on through those sockets: the woken host
@@ -202,6 +214,55 @@ func TestCluster(t *testing.T) {
 		tb.check()
 	})
 
+	// A gateway that is not the table's host is killed and started again
+	// at once, before the others count it dead (as a supervisor restarts a
+	// crashed process); players connect to it again, another player's
+	// socket first. Nobody may get another player's frames: a socket of
+	// the new process must not be taken for one of the old.
+	t.Run("QuickRestart", func(t *testing.T) {
+		if !*knownBugs {
+			// The cluster names another gateway's socket by (node name,
+			// socket id); a restarted gateway has the same name and counts
+			// its socket ids from 1 again, and a survivor that had not yet
+			// counted the old process dead still holds the old sockets
+			// under those keys: frames for the old socket's player reach
+			// the new socket, another player's hand included.
+			t.Skip("known bug: a gateway restarted within 3 s receives its old sockets' frames on its new ones; run with -cluster.known-bugs")
+		}
+		cl := newCluster(t, bin, natsBin)
+		tb := newTable(t, cl, "e2e")
+		tb.sit()
+		tb.start()
+		tb.move()
+		host := cl.hostOf(tb.name)
+		var g *e2eGateway // a gateway that is not the host, with one player
+		for _, c := range cl.gws {
+			if c != host && slices.ContainsFunc(tb.players, func(p *e2ePlayer) bool { return p.c.gw == c.name }) {
+				g = c
+			}
+		}
+		killed := time.Now()
+		g.kill9()
+		g.start()
+		g.waitReady()
+		t.Logf("%s (host %s) killed and ready again after %v", g.name, host.name, time.Since(killed).Round(time.Millisecond))
+		// First a socket of a player from elsewhere, then the players that
+		// were on g.
+		for _, p := range tb.players {
+			if p.c.gw != g.name {
+				tb.open(p, g)
+				break
+			}
+		}
+		for _, p := range tb.players {
+			if done, _ := p.c.closed(); done || p.c.gw == g.name && tb.survived(p.c, killed) {
+				tb.open(p, g)
+			}
+		}
+		tb.playHand()
+		tb.check()
+	})
+
 	// The fail-over figure of docs/PERFORMANCE.md: -failover.kills=N kills
 	// the table's host N times mid-hand (restarting it each time).
 	t.Run("Failover", func(t *testing.T) {
@@ -215,20 +276,79 @@ func TestCluster(t *testing.T) {
 		var resyncs, answers []time.Duration
 		for k := range *failoverKills {
 			tb.moveOrDeal()
+			mark, before := cl.logMark(), time.Now()
 			resync, answer, host := tb.killHost()
 			resyncs, answers = append(resyncs, resync), append(answers, answer)
 			t.Logf("kill %d of %s: game.state resent after %v, next move acknowledged after %v",
 				k+1, host.name, resync.Round(time.Millisecond), answer.Round(time.Millisecond))
+			// Restart it only once every survivor has counted it dead: a
+			// gateway back sooner meets the bug QuickRestart shows. (One
+			// started less than 3 s before the kill may never have heard
+			// of it, and then holds nothing of it either.)
+			for _, g := range cl.gws {
+				if g.usable() && before.Sub(g.started) > 3*time.Second {
+					cl.waitLogged(mark, g, `"node":"`+host.name+`"`, "gateway gone silent")
+				}
+			}
 			host.start()
 			host.waitReady()
+			tb.goHome() // players back on a, b, c, a, so that the next kill has survivors at the table
 		}
 		t.Logf("over %d kills: game.state resent after median %v, max %v; next move acknowledged after median %v, max %v",
-			len(answers), median(resyncs), slices.Max(resyncs), median(answers), slices.Max(answers))
+			len(answers), ms(median(resyncs)), ms(slices.Max(resyncs)), ms(median(answers)), ms(slices.Max(answers)))
 		if m := slices.Max(answers); m > failoverGoal {
 			t.Errorf("max fail-over %v, want within %v", m, failoverGoal)
 		}
 		tb.check()
 	})
+}
+
+func natsDown(t *testing.T, bin, natsBin string, forwarded bool) {
+	cl := newCluster(t, bin, natsBin)
+	tb := newTable(t, cl, "e2e")
+	tb.sit()
+	tb.start()
+	host := cl.hostOf(tb.name)
+	for (tb.player(tb.acked.turn()).c.gw != host.name) != forwarded || tb.moves < 2 {
+		tb.move()
+	}
+	mover := tb.player(tb.acked.turn())
+	cl.nats.kill()
+	down := time.Now()
+	for _, g := range cl.gws {
+		g.waitReadyz(http.StatusServiceUnavailable, "cluster_unavailable")
+	}
+	t.Logf("NATS killed: every /readyz says 503 cluster_unavailable after %v", time.Since(down).Round(time.Millisecond))
+	mover.c.send(t, tb.frame("game.pass", "down", ""))
+	if r := tb.await(mover, "down", time.Now().Add(e2eWait), "game.state"); r.code != "unavailable" {
+		t.Fatalf("%s (host %s): a pass while NATS is down answered %+v, want unavailable", mover.c.name, host.name, r)
+	}
+	t.Logf("%s (the host is %s): a pass while NATS is down is answered unavailable after %v",
+		mover.c.name, host.name, time.Since(down).Round(time.Millisecond))
+	cl.startNATS()
+	for _, g := range cl.gws {
+		g.waitReady()
+	}
+	t.Logf("NATS back and every gateway ready again %v after the kill", time.Since(down).Round(time.Millisecond))
+	for _, p := range tb.players {
+		if done, code := p.c.closed(); done {
+			t.Errorf("%s closed (%d) during the NATS outage, want it left open", p.c.name, code)
+		}
+	}
+	// What does the table say now? (game.watch answers the state.)
+	f := tb.request(mover, "game.watch", "game.state")
+	if now := decodeState(t, f); now.key() != tb.acked.key() {
+		report := t.Errorf
+		if !*knownBugs {
+			report = t.Logf // see the bug list in the report; -cluster.known-bugs makes it fail
+		}
+		report("KNOWN BUG: the pass answered unavailable while NATS was down was applied once NATS came back: "+
+			"turn %d -> %d, passes %d -> %d", tb.acked.turn(), now.turn(), tb.acked.Passes, now.Passes)
+		tb.ack(now) // play on from there
+	}
+	t.Logf("after the outage the table is hosted by %s", cl.hostOf(tb.name).name)
+	tb.playHand()
+	tb.check()
 }
 
 // killHost kills the table's host with SIGKILL between two moves; the
@@ -251,6 +371,21 @@ func (tb *e2eTable) killHost() (resync, answer time.Duration, host *e2eGateway) 
 	return resync, time.Since(killed), host
 }
 
+// goHome moves every player whose socket is not on its first gateway (a,
+// b, c, a) back there: a new socket first, then the old one closed.
+func (tb *e2eTable) goHome() {
+	tb.t.Helper()
+	for i, p := range tb.players {
+		home := tb.cl.gws[i%len(tb.cl.gws)]
+		if p.c.gw == home.name || !home.usable() {
+			continue
+		}
+		old := p.c
+		tb.open(p, home)
+		old.conn.CloseNow()
+	}
+}
+
 // moveOrDeal plays a move, or deals a new hand when none is being played
 // (or the next move would end it).
 func (tb *e2eTable) moveOrDeal() {
@@ -262,6 +397,8 @@ func (tb *e2eTable) moveOrDeal() {
 		tb.start()
 	}
 }
+
+func ms(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 
 func median(ds []time.Duration) time.Duration {
 	s := slices.Sorted(slices.Values(ds))

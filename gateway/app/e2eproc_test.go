@@ -138,19 +138,23 @@ type e2eCluster struct {
 	bin  string
 	dir  string
 	env  []string // the settings every gateway shares
-	nats *proc
 	gws  []*e2eGateway
 	http *http.Client
+
+	nats              *proc
+	natsBin, natsAddr string
+	natsArgs          []string
 }
 
 // e2eGateway is one gateway of an e2eCluster; it keeps its address when
 // it restarts.
 type e2eGateway struct {
-	cl     *e2eCluster
-	name   string
-	addr   string
-	p      *proc
-	paused bool
+	cl      *e2eCluster
+	name    string
+	addr    string
+	p       *proc
+	started time.Time // when p was started
+	paused  bool
 	// draining: SIGTERM was sent; players do not reconnect here.
 	draining bool
 }
@@ -162,10 +166,10 @@ func newCluster(t *testing.T, bin, natsBin string) *e2eCluster {
 	cl := &e2eCluster{t: t, bin: bin, dir: dir, http: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}}
 	natsAddr := freeAddr(t)
 	host, port, _ := net.SplitHostPort(natsAddr)
-	cl.nats = startProc(t, filepath.Join(dir, "nats.log"), os.Environ(), natsBin,
-		"-a", host, "-p", port, "-js", "-sd", filepath.Join(dir, "jetstream"))
-	t.Cleanup(cl.nats.kill)
-	waitListening(t, natsAddr, cl.nats)
+	cl.natsBin, cl.natsAddr = natsBin, natsAddr
+	cl.natsArgs = []string{"-a", host, "-p", port, "-js", "-sd", filepath.Join(dir, "jetstream")}
+	cl.startNATS()
+	t.Cleanup(func() { cl.nats.kill() })
 
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GATEWAY_") {
@@ -200,6 +204,14 @@ func newCluster(t *testing.T, bin, natsBin string) *e2eCluster {
 	return cl
 }
 
+// startNATS starts the nats-server (again, on the same port and store
+// directory) and waits until it accepts connections.
+func (cl *e2eCluster) startNATS() {
+	cl.t.Helper()
+	cl.nats = startProc(cl.t, filepath.Join(cl.dir, "nats.log"), os.Environ(), cl.natsBin, cl.natsArgs...)
+	waitListening(cl.t, cl.natsAddr, cl.nats)
+}
+
 // waitListening waits until addr accepts TCP connections.
 func waitListening(t *testing.T, addr string, p *proc) {
 	t.Helper()
@@ -220,7 +232,7 @@ func waitListening(t *testing.T, addr string, p *proc) {
 // start starts the gateway process (again, on the same address).
 func (g *e2eGateway) start() {
 	env := append(append([]string(nil), g.cl.env...), "GATEWAY_ADDR="+g.addr, "GATEWAY_NODE_NAME="+g.name)
-	g.p = startProc(g.cl.t, g.logPath(), env, g.cl.bin)
+	g.p, g.started = startProc(g.cl.t, g.logPath(), env, g.cl.bin), time.Now()
 	g.paused, g.draining = false, false
 }
 
@@ -235,20 +247,24 @@ func (g *e2eGateway) url(path string) string { return "http://" + g.addr + path 
 func (g *e2eGateway) wsURL() string { return "ws://" + g.addr + "/ws" }
 
 // waitReady polls /readyz until it answers 200.
-func (g *e2eGateway) waitReady() {
+func (g *e2eGateway) waitReady() { g.waitReadyz(http.StatusOK, "") }
+
+// waitReadyz polls /readyz until it answers status with a body that
+// contains want.
+func (g *e2eGateway) waitReadyz(want int, contains string) {
 	t := g.cl.t
 	t.Helper()
 	deadline := time.Now().Add(e2eStart)
 	for {
 		status, body, err := g.get("/readyz", "")
-		if err == nil && status == http.StatusOK {
+		if err == nil && status == want && strings.Contains(body, contains) {
 			return
 		}
 		if !g.p.running() {
 			t.Fatalf("gateway %s exited before it was ready: %v", g.name, g.p.err)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("gateway %s: /readyz = %d %s %v after %v", g.name, status, body, err, e2eStart)
+			t.Fatalf("gateway %s: /readyz = %d %s %v after %v, want %d", g.name, status, body, err, e2eStart, want)
 		}
 		time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
 	}
@@ -416,6 +432,37 @@ func (cl *e2eCluster) clusterLog(mark map[string]int64) string {
 		f.Close()
 	}
 	return b.String()
+}
+
+// waitLogged waits until gateway g has logged, since mark, a line that
+// contains every one of parts.
+func (cl *e2eCluster) waitLogged(mark map[string]int64, g *e2eGateway, parts ...string) {
+	cl.t.Helper()
+	deadline := time.Now().Add(e2eWait)
+	for {
+		f, err := os.Open(g.logPath())
+		if err != nil {
+			cl.t.Fatal(err)
+		}
+		_, _ = f.Seek(mark[g.name], io.SeekStart)
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		found := false
+		for sc.Scan() && !found {
+			found = true
+			for _, p := range parts {
+				found = found && strings.Contains(sc.Text(), p)
+			}
+		}
+		f.Close()
+		if found {
+			return
+		}
+		if time.Now().After(deadline) {
+			cl.t.Fatalf("gateway %s did not log %q within %v", g.name, parts, e2eWait)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a log file, with a deadline
+	}
 }
 
 // metric reads one sample of /metrics of the gateway (0 if absent).

@@ -167,7 +167,8 @@ func (s *Server) Revoked(r session.Revocation) {
 }
 
 // Shutdown drains the server: new upgrades are refused with 503, and every
-// socket is told to close with 1001 at once (this only signals each
+// socket is told to close with 1001 at once, after the frames already
+// queued for it (this only signals each
 // socket's writer, which then runs the close handshake), so that every
 // healthy peer gets its 1001 promptly however many peers are slow or
 // silent. Shutdown then waits for every socket to end.
@@ -185,7 +186,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.log.Info().Int("sockets", len(conns)).Msg("draining sockets")
 	}
 	for _, c := range conns {
-		c.close(websocket.StatusGoingAway, "server shutting down", false)
+		c.close(websocket.StatusGoingAway, "server shutting down", true) // answers already queued go first
 	}
 	done := make(chan struct{})
 	go func() { // ends when every socket has: see abort below

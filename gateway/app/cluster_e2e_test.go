@@ -220,15 +220,6 @@ func TestCluster(t *testing.T) {
 	// socket first. Nobody may get another player's frames: a socket of
 	// the new process must not be taken for one of the old.
 	t.Run("QuickRestart", func(t *testing.T) {
-		if !*knownBugs {
-			// The cluster names another gateway's socket by (node name,
-			// socket id); a restarted gateway has the same name and counts
-			// its socket ids from 1 again, and a survivor that had not yet
-			// counted the old process dead still holds the old sockets
-			// under those keys: frames for the old socket's player reach
-			// the new socket, another player's hand included.
-			t.Skip("known bug: a gateway restarted within 3 s receives its old sockets' frames on its new ones; run with -cluster.known-bugs")
-		}
 		cl := newCluster(t, bin, natsBin)
 		tb := newTable(t, cl, "e2e")
 		tb.sit()
@@ -338,11 +329,7 @@ func natsDown(t *testing.T, bin, natsBin string, forwarded bool) {
 	// What does the table say now? (game.watch answers the state.)
 	f := tb.request(mover, "game.watch", "game.state")
 	if now := decodeState(t, f); now.key() != tb.acked.key() {
-		report := t.Errorf
-		if !*knownBugs {
-			report = t.Logf // see the bug list in the report; -cluster.known-bugs makes it fail
-		}
-		report("KNOWN BUG: the pass answered unavailable while NATS was down was applied once NATS came back: "+
+		t.Errorf("the pass answered unavailable while NATS was down was applied once NATS came back: "+
 			"turn %d -> %d, passes %d -> %d", tb.acked.turn(), now.turn(), tb.acked.Passes, now.Passes)
 		tb.ack(now) // play on from there
 	}

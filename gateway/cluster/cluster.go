@@ -91,6 +91,7 @@ type Cluster struct {
 	states jetstream.KeyValue // gw_state: "<kind>.<name>" -> a room's saved state
 	rt     *room.Runtime
 	start  time.Time
+	inc    string // this process's incarnation: a restarted gateway of the same name is another
 
 	lastBeat atomic.Int64 // unix nanos of the last heartbeat NATS acknowledged
 
@@ -100,6 +101,7 @@ type Cluster struct {
 	hostOf    map[string]string        // rooms hosted elsewhere: key -> host, a cache
 	releasing map[string]chan struct{} // rooms whose entry is being released
 	nodes     map[string]time.Time     // other gateways: last heartbeat
+	incs      map[string]string        // other gateways: their incarnation
 	remote    map[sockKey]*remoteConn  // sockets of other gateways, mirrored here
 	perPlayer map[uuid.UUID]int        // mirrored sockets by player
 	nextID    uint64
@@ -122,7 +124,8 @@ func Dial(ctx context.Context, opts Options) (*Cluster, error) {
 	c := &Cluster{
 		opts: opts, log: opts.Log, start: time.Now(),
 		hosted: map[string]uint64{}, stateRev: map[string]uint64{}, hostOf: map[string]string{},
-		releasing: map[string]chan struct{}{}, nodes: map[string]time.Time{},
+		releasing: map[string]chan struct{}{}, nodes: map[string]time.Time{}, incs: map[string]string{},
+		inc:    uuid.NewString()[:8],
 		remote: map[sockKey]*remoteConn{}, perPlayer: map[uuid.UUID]int{}, local: map[uint64]*gateway.Conn{},
 		work: make(chan func(), 4096),
 	}
@@ -131,6 +134,9 @@ func Dial(ctx context.Context, opts Options) (*Cluster, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
 		nats.RetryOnFailedConnect(true),
+		// Nothing is kept to send after a reconnect: a save that timed out
+		// was answered unavailable and must not land later.
+		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			opts.Metrics.connected.Set(0)
 			c.log.Warn().Err(err).Msg("nats disconnected")
@@ -138,6 +144,7 @@ func Dial(ctx context.Context, opts Options) (*Cluster, error) {
 		nats.ReconnectHandler(func(*nats.Conn) {
 			opts.Metrics.connected.Set(1)
 			c.log.Info().Msg("nats reconnected")
+			c.announce() // what changed here while cut off reaches the others
 			c.hello()
 		}),
 	)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -26,7 +27,9 @@ const (
 	subjRoom      = "gw.room."      // + node: forwarded frames, request/reply
 	subjSock      = "gw.sock."      // + node: frames for a socket there
 	subjAdopt     = "gw.adopt."     // + node: take a room over (hand-off), request/reply
+	subjSync      = "gw.sync"       // syncMsg: a gateway's every socket
 	subjList      = "gw.list"       // request, every gateway answers: the rooms it hosts
+	hdrInc        = "Gw-Inc"        // the incarnation of the gateway the socket is on
 	hdrConn       = "Gw-Conn"       // the socket a delivery is for
 	hdrReply      = "Gw-Reply"      // "1": the delivery answers the socket's request
 	remoteIDBase  = uint64(1) << 62 // ids of mirrored sockets, above any local socket's
@@ -40,6 +43,7 @@ const (
 // presence is a socket of some gateway, going up or down.
 type presence struct {
 	Node     string    `json:"node"`
+	Inc      string    `json:"inc"`
 	Conn     uint64    `json:"conn"`
 	Player   uuid.UUID `json:"player"`
 	Session  uuid.UUID `json:"session"`
@@ -50,6 +54,7 @@ type presence struct {
 
 type sockKey struct {
 	node string
+	inc  string
 	conn uint64
 }
 
@@ -80,6 +85,7 @@ func (r *remoteConn) Reply(m gateway.Message) error {
 // deliver publishes an encoded frame for socket k of another gateway.
 func (c *Cluster) deliver(k sockKey, frame []byte, reply bool) error {
 	msg := nats.NewMsg(subjSock + k.node)
+	msg.Header.Set(hdrInc, k.inc)
 	msg.Header.Set(hdrConn, strconv.FormatUint(k.conn, 10))
 	if reply {
 		msg.Header.Set(hdrReply, "1")
@@ -113,7 +119,7 @@ type forwardResp struct {
 func (c *Cluster) Forward(kind, name string, s room.Socket, m gateway.Message) error {
 	k := key(kind, name)
 	req := forwardReq{Kind: kind, Room: name, Node: c.opts.Node, Conn: s.ID(), Type: m.Type, ID: m.ID, Data: m.Data,
-		P: presence{Node: c.opts.Node, Conn: s.ID(), Player: s.Player.ID, Session: s.Session, Username: s.Player.Username, IP: s.ClientIP(), State: presenceUp}}
+		P: presence{Node: c.opts.Node, Inc: c.inc, Conn: s.ID(), Player: s.Player.ID, Session: s.Session, Username: s.Player.Username, IP: s.ClientIP(), State: presenceUp}}
 	for attempt := 0; ; attempt++ {
 		c.mu.Lock()
 		host := c.hostOf[k]
@@ -186,8 +192,8 @@ func (c *Cluster) handleForward(msg *nats.Msg) {
 // handleSock hands a frame from a room hosted elsewhere to a socket here.
 func (c *Cluster) handleSock(msg *nats.Msg) {
 	id, err := strconv.ParseUint(msg.Header.Get(hdrConn), 10, 64)
-	if err != nil {
-		return
+	if err != nil || msg.Header.Get(hdrInc) != c.inc {
+		return // for a socket of an earlier process of this name
 	}
 	c.mu.Lock()
 	conn := c.local[id]
@@ -206,10 +212,12 @@ func (c *Cluster) handleSock(msg *nats.Msg) {
 // mirror returns the socket of another gateway described by p, opening it
 // in the runtime when it is new.
 func (c *Cluster) mirror(p presence) *remoteConn {
-	k := sockKey{p.Node, p.Conn}
+	k := sockKey{p.Node, p.Inc, p.Conn}
 	c.mu.Lock()
+	gone := c.seenIncLocked(p.Node, p.Inc)
 	if rc := c.remote[k]; rc != nil {
 		c.mu.Unlock()
+		c.closeAll(gone)
 		return rc
 	}
 	if len(c.remote) >= maxRemote {
@@ -224,6 +232,7 @@ func (c *Cluster) mirror(p presence) *remoteConn {
 		c.nodes[p.Node] = time.Now()
 	}
 	c.mu.Unlock()
+	c.closeAll(gone)
 	c.rt.Open(rc)
 	return rc
 }
@@ -238,7 +247,7 @@ func (c *Cluster) handlePresence(msg *nats.Msg) {
 		c.mirror(p)
 		return
 	}
-	k := sockKey{p.Node, p.Conn}
+	k := sockKey{p.Node, p.Inc, p.Conn}
 	c.mu.Lock()
 	rc := c.remote[k]
 	if rc != nil {
@@ -256,13 +265,44 @@ func (c *Cluster) handlePresence(msg *nats.Msg) {
 
 // handleHeartbeat notes that a gateway lives.
 func (c *Cluster) handleHeartbeat(msg *nats.Msg) {
-	node := string(msg.Data)
+	node, inc, _ := strings.Cut(string(msg.Data), " ")
 	if node == c.opts.Node || node == "" {
 		return
 	}
 	c.mu.Lock()
 	c.nodes[node] = time.Now()
+	gone := c.seenIncLocked(node, inc)
 	c.mu.Unlock()
+	c.closeAll(gone)
+}
+
+// seenIncLocked notes gateway node's incarnation inc. A new one means the
+// process restarted: the sockets of the earlier one are returned, already
+// forgotten, for the caller to close once it holds no lock.
+func (c *Cluster) seenIncLocked(node, inc string) []*remoteConn {
+	if inc == "" || c.incs[node] == inc {
+		return nil
+	}
+	old := c.incs[node]
+	c.incs[node] = inc
+	if old == "" {
+		return nil
+	}
+	var gone []*remoteConn
+	for k, rc := range c.remote {
+		if k.node == node && k.inc != inc {
+			gone = append(gone, rc)
+			c.forgetRemoteLocked(k, rc)
+		}
+	}
+	c.log.Info().Str("node", node).Msg("gateway restarted: its earlier sockets are gone")
+	return gone
+}
+
+func (c *Cluster) closeAll(gone []*remoteConn) {
+	for _, rc := range gone {
+		c.rt.Close(rc.id, room.Dropped)
+	}
 }
 
 // handleHello tells a gateway that (re)joined every socket of this one.
@@ -283,9 +323,55 @@ func (c *Cluster) handleHello(msg *nats.Msg) {
 
 func (c *Cluster) hello() { _ = c.nc.Publish(subjHello, []byte(c.opts.Node)) }
 
+// syncMsg lists every socket of a gateway: the others forget the mirrors
+// of its sockets that are not in it (their presence down was lost).
+type syncMsg struct {
+	Node  string   `json:"node"`
+	Inc   string   `json:"inc"`
+	Conns []uint64 `json:"conns"`
+}
+
+// announce tells the others every socket of this gateway, after a cut-off
+// in which presence messages may have been lost either way.
+func (c *Cluster) announce() {
+	c.mu.Lock()
+	conns := make([]*gateway.Conn, 0, len(c.local))
+	ids := make([]uint64, 0, len(c.local))
+	for id, conn := range c.local {
+		conns = append(conns, conn)
+		ids = append(ids, id)
+	}
+	c.mu.Unlock()
+	_ = c.nc.Publish(subjSync, mustJSON(syncMsg{Node: c.opts.Node, Inc: c.inc, Conns: ids}))
+	for _, conn := range conns {
+		c.publishPresence(conn, presenceUp)
+	}
+}
+
+func (c *Cluster) handleSync(msg *nats.Msg) {
+	var sm syncMsg
+	if json.Unmarshal(msg.Data, &sm) != nil || sm.Node == c.opts.Node {
+		return
+	}
+	live := make(map[uint64]bool, len(sm.Conns))
+	for _, id := range sm.Conns {
+		live[id] = true
+	}
+	c.mu.Lock()
+	gone := c.seenIncLocked(sm.Node, sm.Inc)
+	for k, rc := range c.remote {
+		if k.node == sm.Node && k.inc == sm.Inc && !live[k.conn] {
+			gone = append(gone, rc)
+			c.forgetRemoteLocked(k, rc)
+		}
+	}
+	c.mu.Unlock()
+	c.closeAll(gone)
+}
+
 func (c *Cluster) publishPresence(conn *gateway.Conn, state string) {
 	id := conn.Identity()
-	_ = c.nc.Publish(subjPresence, mustJSON(presence{Node: c.opts.Node, Conn: conn.ID(), Player: id.PlayerID,
+	_ = c.nc.Publish(subjPresence, mustJSON(presence{Node: c.opts.Node, Inc: c.inc, Conn: conn.ID(), Player: id.PlayerID,
 		Session: id.SessionID, Username: id.Username, IP: conn.ClientIP(), State: state}))
 }
 
@@ -336,6 +422,7 @@ func (c *Cluster) Run(ctx context.Context) error {
 		subjSock + c.opts.Node:  c.handleSock,
 		subjAdopt + c.opts.Node: c.handleAdopt,
 		subjList:                c.handleList,
+		subjSync:                c.handleSync,
 	} {
 		sub, err := c.nc.Subscribe(subj, h)
 		if err != nil {
@@ -366,7 +453,7 @@ func (c *Cluster) Run(ctx context.Context) error {
 
 // beat publishes a heartbeat and, once NATS has it, notes the time.
 func (c *Cluster) beat() {
-	if err := c.nc.Publish(subjHeartbeat, []byte(c.opts.Node)); err != nil {
+	if err := c.nc.Publish(subjHeartbeat, []byte(c.opts.Node+" "+c.inc)); err != nil {
 		return
 	}
 	if err := c.nc.FlushTimeout(c.opts.Heartbeat); err != nil {
@@ -385,7 +472,7 @@ func (c *Cluster) beat() {
 		c.revalidate()
 		// Others may have dropped this gateway's sockets (it looked dead)
 		// and this one missed their presence: both sides tell again.
-		c.handleHello(&nats.Msg{Data: []byte("")})
+		c.announce()
 		c.hello()
 	}
 	c.lastBeat.Store(time.Now().UnixNano())

@@ -62,7 +62,10 @@ type Options struct {
 	RoomsPerPlayer int
 	// RoomsPerAddress is how many room memberships the players of one
 	// client address may hold together, so that a handful of addresses
-	// cannot hold the rooms everyone needs. Defaults to 256.
+	// cannot hold the rooms everyone needs. Defaults to 16,000: 16 rooms
+	// for each of the 1,000 sockets an address may open by default, so
+	// players behind one NAT (or a load tool) are not refused before
+	// their own caps.
 	RoomsPerAddress int
 	// MaxRooms caps the rooms that exist at once, all kinds together; past
 	// it a new room gets room_limit_reached. With the per-player and
@@ -85,7 +88,7 @@ func (o Options) withDefaults() Options {
 		o.RoomsPerPlayer = 16
 	}
 	if o.RoomsPerAddress <= 0 {
-		o.RoomsPerAddress = 256
+		o.RoomsPerAddress = 16_000
 	}
 	if o.MaxRooms <= 0 {
 		o.MaxRooms = 100_000

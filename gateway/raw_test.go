@@ -131,13 +131,20 @@ func (r *rawConn) waitClose(t *testing.T) (int, string, []string) {
 	for {
 		op, p := r.readFrame(t)
 		if op == opClose {
-			if len(p) < 2 {
-				return 1005, "", seen
-			}
-			return int(binary.BigEndian.Uint16(p)), string(p[2:]), seen
+			code, reason := closePayload(p)
+			return code, reason, seen
 		}
 		seen = append(seen, fmt.Sprintf("op%d:%s", op, p))
 	}
+}
+
+// closePayload is the code and reason of a close frame's payload (1005 if
+// it has none).
+func closePayload(p []byte) (int, string) {
+	if len(p) < 2 {
+		return 1005, ""
+	}
+	return int(binary.BigEndian.Uint16(p)), string(p[2:])
 }
 
 func (r *rawConn) wantClose(t *testing.T, want int) {

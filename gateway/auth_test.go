@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bigtwo/gateway/session"
@@ -141,16 +142,41 @@ func TestAuthFailures(t *testing.T) {
 	}
 }
 
+// TestAuthTimeout: a socket without a handshake token that sends no auth
+// frame is closed with 4002 at exactly AuthTimeout after the upgrade; an
+// auth frame a nanosecond earlier is in time.
 func TestAuthTimeout(t *testing.T) {
 	t.Parallel()
-	g := newTestGateway(t, Options{AuthTimeout: 200 * time.Millisecond})
-	c, _, err := g.dialOpts(t, g.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if reason := wantClose(t, c, 4002); reason != "auth timeout" {
-		t.Errorf("reason = %q, want %q", reason, "auth timeout")
-	}
+	const timeout = 10 * time.Second
+	t.Run("no auth frame", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			b := newBubble(t, Options{AuthTimeout: timeout})
+			start := time.Now()
+			c := b.dial(t, "", kernelBuffer)
+			code, reason, seen := c.waitClose(t)
+			if code != 4002 || reason != "auth timeout" || len(seen) != 0 {
+				t.Errorf("close = %d %q after %v, want 4002 auth timeout and no frames", code, reason, seen)
+			}
+			if got := time.Since(start); got != timeout {
+				t.Errorf("4002 came %v after the upgrade, want exactly AuthTimeout (%v)", got, timeout)
+			}
+		})
+	})
+	t.Run("auth frame just in time", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			b := newBubble(t, Options{AuthTimeout: timeout})
+			tok, _ := b.auth.token(time.Hour)
+			c := b.dial(t, "", kernelBuffer)
+			time.Sleep(timeout - time.Nanosecond)
+			c.writeText(t, fmt.Sprintf(`{"type":"auth","data":{"token":%q}}`, tok))
+			if f := c.readData(t); f.Type != "welcome" {
+				t.Fatalf("frame = %s %s, want welcome to an auth frame 1ns before the timeout", f.Type, f.Data)
+			}
+			<-b.h.connected
+			time.Sleep(timeout) // past when the stopped auth timer was due
+			c.roundTrip(t)
+		})
+	})
 }
 
 func TestSecondAuthFrame(t *testing.T) {

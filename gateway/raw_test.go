@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -215,19 +216,37 @@ func TestRawFramesWithHandshake(t *testing.T) {
 	}
 }
 
-// A peer that does not answer heartbeats is closed with 1001.
+// TestMissedHeartbeat: heartbeats (ping control frames) come PingInterval
+// apart, the first at firstHeartbeat; a peer that answers them stays, and
+// one that misses one is closed with 1001 "missed heartbeat" exactly
+// PingTimeout after that ping, not a nanosecond before.
 func TestMissedHeartbeat(t *testing.T) {
 	t.Parallel()
-	g := newTestGateway(t, Options{PingInterval: 50 * time.Millisecond, PingTimeout: 100 * time.Millisecond})
-	tok, _ := g.token(t, time.Hour)
-	r := rawDial(t, g, "Authorization: Bearer "+tok+"\r\n", nil)
-	code, reason, seen := r.waitClose(t)
-	if code != 1001 || reason != "missed heartbeat" {
-		t.Fatalf("close = %d %q, want 1001 missed heartbeat", code, reason)
-	}
-	if len(seen) < 2 || !strings.HasPrefix(seen[1], fmt.Sprintf("op%d:", opPing)) {
-		t.Errorf("frames before the close = %v, want welcome then a ping", seen)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		opts := Options{PingInterval: 25 * time.Second, PingTimeout: 10 * time.Second}
+		b := newBubble(t, opts)
+		tok, _ := b.auth.token(time.Hour)
+		start := time.Now()
+		r, c := b.dialWelcomed(t, tok)
+		due := firstHeartbeat(opts.PingInterval, c.ID())
+		for i := range 3 { // the first two are answered, the third is not
+			op, p := r.readFrame(t)
+			if got := time.Since(start); op != opPing || got != due {
+				t.Fatalf("frame %d = op%d %q at %v, want a ping at exactly %v", i, op, p, got, due)
+			}
+			if i < 2 {
+				r.write(t, clientFrame(opPong, string(p)))
+				due += opts.PingInterval
+			}
+		}
+		code, reason, seen := r.waitClose(t)
+		if code != 1001 || reason != "missed heartbeat" || len(seen) != 0 {
+			t.Fatalf("close = %d %q after %v, want 1001 missed heartbeat", code, reason, seen)
+		}
+		if got, want := time.Since(start), due+opts.PingTimeout; got != want {
+			t.Errorf("1001 came at %v, want exactly %v (the unanswered ping + PingTimeout)", got, want)
+		}
+	})
 }
 
 // TestWriteTimeoutDropsPeer: a peer that stops reading is dropped once a

@@ -249,24 +249,33 @@ func TestMissedHeartbeat(t *testing.T) {
 	})
 }
 
-// TestWriteTimeoutDropsPeer: a peer that stops reading is dropped once a
-// frame's write has waited WriteTimeout, even with room left in its send
-// queue.
+// TestWriteTimeoutDropsPeer: a peer that stops reading is dropped exactly
+// WriteTimeout after a frame's write began, even with room left in its
+// send queue (so not as a slow consumer).
 func TestWriteTimeoutDropsPeer(t *testing.T) {
 	t.Parallel()
-	g := newTestGateway(t, Options{WriteTimeout: 300 * time.Millisecond, SendQueue: 200})
-	tok, _ := g.token(t, time.Hour)
-	// 100 frames of 256 KiB: more than loopback's socket buffers take.
-	flood := clientFrame(opText, `{"type":"room.flood","data":{"N":100,"Size":262144}}`)
-	rawDial(t, g, "Authorization: Bearer "+tok+"\r\n", flood) // and never read again
-	select {
-	case err := <-g.h.disconnected:
-		if err == nil {
+	synctest.Test(t, func(t *testing.T) {
+		const writeTimeout = 3 * time.Second
+		b := newBubble(t, Options{WriteTimeout: writeTimeout, SendQueue: 200})
+		tok, _ := b.auth.token(time.Hour)
+		r := b.dial(t, tok, 0) // every write waits for the peer to read it
+		if f := r.readData(t); f.Type != "welcome" {
+			t.Fatalf("first frame = %s %s, want welcome", f.Type, f.Data)
+		}
+		start := time.Now()
+		r.writeText(t, `{"type":"room.flood","data":{"N":100,"Size":1024}}`) // and never read again
+		if err := <-b.h.disconnected; err == nil {
 			t.Errorf("Disconnect reason = nil, want the failed write")
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a peer that does not read was not dropped")
-	}
+		if got := time.Since(start); got != writeTimeout {
+			t.Errorf("peer dropped %v after the write began, want exactly WriteTimeout (%v)", got, writeTimeout)
+		}
+		select {
+		case err := <-b.h.sendErr:
+			t.Errorf("Send = %v, want room left in the send queue", err)
+		default:
+		}
+	})
 }
 
 // TestResetIsAbnormalClosure: a client whose connection resets (a crash, a

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bigtwo/gateway/session"
@@ -141,16 +142,41 @@ func TestAuthFailures(t *testing.T) {
 	}
 }
 
+// TestAuthTimeout: a socket without a handshake token that sends no auth
+// frame is closed with 4002 at exactly AuthTimeout after the upgrade; an
+// auth frame a nanosecond earlier is in time.
 func TestAuthTimeout(t *testing.T) {
 	t.Parallel()
-	g := newTestGateway(t, Options{AuthTimeout: 200 * time.Millisecond})
-	c, _, err := g.dialOpts(t, g.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if reason := wantClose(t, c, 4002); reason != "auth timeout" {
-		t.Errorf("reason = %q, want %q", reason, "auth timeout")
-	}
+	const timeout = 10 * time.Second
+	t.Run("no auth frame", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			b := newBubble(t, Options{AuthTimeout: timeout})
+			start := time.Now()
+			c := b.dial(t, "", kernelBuffer)
+			code, reason, seen := c.waitClose(t)
+			if code != 4002 || reason != "auth timeout" || len(seen) != 0 {
+				t.Errorf("close = %d %q after %v, want 4002 auth timeout and no frames", code, reason, seen)
+			}
+			if got := time.Since(start); got != timeout {
+				t.Errorf("4002 came %v after the upgrade, want exactly AuthTimeout (%v)", got, timeout)
+			}
+		})
+	})
+	t.Run("auth frame just in time", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			b := newBubble(t, Options{AuthTimeout: timeout})
+			tok, _ := b.auth.token(time.Hour)
+			c := b.dial(t, "", kernelBuffer)
+			time.Sleep(timeout - time.Nanosecond)
+			c.writeText(t, fmt.Sprintf(`{"type":"auth","data":{"token":%q}}`, tok))
+			if f := c.readData(t); f.Type != "welcome" {
+				t.Fatalf("frame = %s %s, want welcome to an auth frame 1ns before the timeout", f.Type, f.Data)
+			}
+			<-b.h.connected
+			time.Sleep(timeout) // past when the stopped auth timer was due
+			c.roundTrip(t)
+		})
+	})
 }
 
 func TestSecondAuthFrame(t *testing.T) {
@@ -189,79 +215,126 @@ func TestRevokedClosesSocket(t *testing.T) {
 	}
 }
 
+// TestExpiry: session.expiring comes at exactly exp - min(60s, TTL/2), and
+// the socket is closed with 4004 at exactly exp, not a nanosecond before.
 func TestExpiry(t *testing.T) {
 	t.Parallel()
-	g := newTestGateway(t, Options{})
-	tok, id := g.token(t, 2*time.Second)
-	c := g.dialWelcomed(t, tok)
-	f := readFrame(t, c)
-	var d struct {
-		ExpiresAt time.Time `json:"expires_at"`
-	}
-	_ = json.Unmarshal(f.Data, &d)
-	if f.Type != "session.expiring" || !d.ExpiresAt.Equal(id.ExpiresAt) {
-		t.Fatalf("frame = %s %s, want session.expiring at %v", f.Type, f.Data, id.ExpiresAt)
-	}
-	if left := time.Until(id.ExpiresAt); left < 500*time.Millisecond || left > 1500*time.Millisecond {
-		t.Errorf("session.expiring came %v before expiry, want about 1s (TTL/2)", left)
-	}
-	if reason := wantClose(t, c, 4004); reason != "token expired" {
-		t.Errorf("reason = %q", reason)
-	}
-	if time.Now().Before(id.ExpiresAt) {
-		t.Errorf("closed before the token expired")
-	}
-}
-
-func TestRefreshKeepsSocketAlive(t *testing.T) {
-	t.Parallel()
-	g := newTestGateway(t, Options{})
-	const ttl = 2400 * time.Millisecond // the client has TTL/2 to refresh: generous under -race on a busy machine
-	tok, id := g.token(t, ttl)
-	c := g.dialWelcomed(t, tok)
-	var last session.Identity
-	for i := range 4 { // each refresh happens at TTL/2: four outlive two expiries
-		waitFrame(t, c, "session.expiring")
-		newTok := g.tokenFor(id, ttl)
-		last, _ = g.auth.Authenticate(t.Context(), newTok)
-		writeJSON(t, c, fmt.Sprintf(`{"type":"auth.refresh","id":%d,"data":{"token":%q}}`, i, newTok))
-		f := waitFrame(t, c, "auth.refreshed")
-		if string(f.ID) != fmt.Sprint(i) {
-			t.Errorf("auth.refreshed id = %s, want %d", f.ID, i)
-		}
-	}
-	if now := time.Now(); now.Before(id.ExpiresAt.Add(ttl / 2)) {
-		t.Errorf("refreshes ended %v after the first expiry, want past two expiries", now.Sub(id.ExpiresAt))
-	}
-	roundTrip(t, c)
-	conn := <-g.h.connected
-	if got := conn.Identity().ExpiresAt; !got.Equal(last.ExpiresAt) {
-		t.Errorf("Identity().ExpiresAt = %v, want the refreshed expiry %v", got, last.ExpiresAt)
-	}
-}
-
-func TestRefreshRejected(t *testing.T) {
-	t.Parallel()
-	g := newTestGateway(t, Options{})
-	tok, id := g.token(t, 1500*time.Millisecond)
-	otherTok, _ := g.token(t, time.Hour)
-	g.auth.set("down", session.Identity{}, session.ErrUnavailable)
-	c := g.dialWelcomed(t, tok)
-	tests := []struct{ frame, code string }{
-		{`{"type":"auth.refresh","id":"m","data":{"token":"` + otherTok + `"}}`, "session_mismatch"},
-		{`{"type":"auth.refresh","id":"m","data":{"token":"nope"}}`, "invalid_token"},
-		{`{"type":"auth.refresh","id":"m","data":{"token":"down"}}`, "store_unavailable"},
-		{`{"type":"auth.refresh","id":"m","data":{}}`, "bad_request"},
+	tests := []struct {
+		name string
+		ttl  time.Duration
+		warn time.Duration // how long before expiry session.expiring is due
+	}{
+		{"short token: TTL/2", 2 * time.Second, time.Second},
+		{"long token: 60s", time.Hour, time.Minute},
 	}
 	for _, tt := range tests {
-		writeJSON(t, c, tt.frame)
-		wantError(t, c, tt.code, `"m"`)
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := newBubble(t, Options{})
+				tok, id := b.auth.token(tt.ttl)
+				c, _ := b.dialWelcomed(t, tok)
+				f := c.readData(t)
+				var d struct {
+					ExpiresAt time.Time `json:"expires_at"`
+				}
+				_ = json.Unmarshal(f.Data, &d)
+				if f.Type != "session.expiring" || !d.ExpiresAt.Equal(id.ExpiresAt) {
+					t.Fatalf("frame = %s %s, want session.expiring at %v", f.Type, f.Data, id.ExpiresAt)
+				}
+				if left := id.ExpiresAt.Sub(time.Now()); left != tt.warn {
+					t.Errorf("session.expiring came %v before expiry, want exactly %v", left, tt.warn)
+				}
+				code, reason, seen := c.waitCloseAnswering(t)
+				if code != 4004 || reason != "token expired" || len(seen) != 0 {
+					t.Errorf("close = %d %q after %v, want 4004 token expired and no frames", code, reason, seen)
+				}
+				if now := time.Now(); !now.Equal(id.ExpiresAt) {
+					t.Errorf("4004 came %v after expiry, want exactly at it", now.Sub(id.ExpiresAt))
+				}
+			})
+		})
 	}
-	// The old deadline stands.
-	wantClose(t, c, 4004)
-	if time.Now().Before(id.ExpiresAt) {
-		t.Errorf("closed before the old token expired")
-	}
+}
+
+// TestRefreshKeepsSocketAlive: each auth.refresh answering session.expiring
+// moves the socket's deadline to the new token's expiry, for as long as the
+// client keeps refreshing, and the last deadline stands: 4004 at exactly it.
+func TestRefreshKeepsSocketAlive(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, Options{})
+		const ttl = 10 * time.Minute // session.expiring 60 s before each expiry
+		tok, id := b.auth.token(ttl)
+		c, conn := b.dialWelcomed(t, tok)
+		last := id
+		for i := range 4 { // each refresh 60 s before expiry: four outlive two expiries
+			if f := c.readData(t); f.Type != "session.expiring" {
+				t.Fatalf("frame = %s %s, want session.expiring", f.Type, f.Data)
+			}
+			if left := last.ExpiresAt.Sub(time.Now()); left != time.Minute {
+				t.Errorf("session.expiring %d came %v before expiry, want exactly 1m0s", i, left)
+			}
+			newTok := b.auth.tokenFor(id, ttl)
+			last, _ = b.auth.Authenticate(t.Context(), newTok)
+			c.writeText(t, fmt.Sprintf(`{"type":"auth.refresh","id":%d,"data":{"token":%q}}`, i, newTok))
+			f := c.readData(t)
+			var d struct {
+				ExpiresAt time.Time `json:"expires_at"`
+			}
+			_ = json.Unmarshal(f.Data, &d)
+			if f.Type != "auth.refreshed" || string(f.ID) != fmt.Sprint(i) || !d.ExpiresAt.Equal(last.ExpiresAt) {
+				t.Errorf("frame = %s id %s %s, want auth.refreshed id %d expiring at %v", f.Type, f.ID, f.Data, i, last.ExpiresAt)
+			}
+		}
+		if now := time.Now(); now.Before(id.ExpiresAt.Add(ttl)) {
+			t.Errorf("refreshes ended %v after the first expiry, want past two expiries", now.Sub(id.ExpiresAt))
+		}
+		c.roundTrip(t)
+		if got := conn.Identity().ExpiresAt; !got.Equal(last.ExpiresAt) {
+			t.Errorf("Identity().ExpiresAt = %v, want the refreshed expiry %v", got, last.ExpiresAt)
+		}
+		code, _, seen := c.waitCloseAnswering(t)
+		if code != 4004 || len(seen) != 1 {
+			t.Errorf("close = %d after %v, want 4004 after one session.expiring", code, seen)
+		}
+		if now := time.Now(); !now.Equal(last.ExpiresAt) {
+			t.Errorf("4004 came %v after the last token's expiry, want exactly at it", now.Sub(last.ExpiresAt))
+		}
+	})
+}
+
+// TestRefreshRejected: a refused auth.refresh is answered with an error
+// frame and the old deadline stands: 4004 at exactly the old expiry.
+func TestRefreshRejected(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, Options{})
+		tok, id := b.auth.token(10 * time.Minute)
+		otherTok, _ := b.auth.token(time.Hour)
+		b.auth.set("down", session.Identity{}, session.ErrUnavailable)
+		c, _ := b.dialWelcomed(t, tok)
+		tests := []struct{ frame, code string }{
+			{`{"type":"auth.refresh","id":"m","data":{"token":"` + otherTok + `"}}`, "session_mismatch"},
+			{`{"type":"auth.refresh","id":"m","data":{"token":"nope"}}`, "invalid_token"},
+			{`{"type":"auth.refresh","id":"m","data":{"token":"down"}}`, "store_unavailable"},
+			{`{"type":"auth.refresh","id":"m","data":{}}`, "bad_request"},
+		}
+		for _, tt := range tests {
+			c.writeText(t, tt.frame)
+			f := c.readData(t)
+			var e Error
+			_ = json.Unmarshal(f.Data, &e)
+			if f.Type != "error" || e.Code != tt.code || string(f.ID) != `"m"` {
+				t.Fatalf("frame = %s id %s %s, want error %s id \"m\"", f.Type, f.ID, f.Data, tt.code)
+			}
+		}
+		if code, reason, seen := c.waitCloseAnswering(t); code != 4004 || len(seen) != 1 {
+			t.Errorf("close = %d %q after %v, want 4004 after one session.expiring", code, reason, seen)
+		}
+		if now := time.Now(); !now.Equal(id.ExpiresAt) {
+			t.Errorf("4004 came %v after the old token's expiry, want exactly at it", now.Sub(id.ExpiresAt))
+		}
+	})
 }
 
 func TestOriginAndUpgradeChecks(t *testing.T) {
@@ -488,7 +561,7 @@ func TestRevokedDuringAuthentication(t *testing.T) {
 // session.expiring is due at exp - min(60s, TTL/2) with TTL the token's
 // lifetime (exp - iat), not the time it has left when the socket gets it:
 // a token issued 40 s before use that expires 20 s after (TTL 60 s, due
-// 30 s before expiry) is already due.
+// 30 s before expiry) is already due, and comes at once.
 func TestExpiringUsesTokenLifetime(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -501,39 +574,46 @@ func TestExpiringUsesTokenLifetime(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			g := newTestGateway(t, Options{})
-			tok, id := g.token(t, time.Hour)
-			old := id
-			old.IssuedAt = time.Now().Add(-40 * time.Second).Truncate(time.Second)
-			old.ExpiresAt = old.IssuedAt.Add(time.Minute)
-			oldTok := "tok-old-" + tt.name
-			g.auth.set(oldTok, old, nil)
-			var c *websocket.Conn
-			if tt.refresh {
-				c = g.dialWelcomed(t, tok)
-				writeJSON(t, c, `{"type":"auth.refresh","id":1,"data":{"token":"`+oldTok+`"}}`)
-				waitFrame(t, c, "auth.refreshed")
-			} else {
-				c = g.dialWelcomed(t, oldTok)
-			}
-			start := time.Now()
-			f := readFrame(t, c)
-			if f.Type != "session.expiring" {
-				t.Fatalf("frame = %s %s, want session.expiring", f.Type, f.Data)
-			}
-			if took := time.Since(start); took > 2*time.Second {
-				t.Errorf("session.expiring came after %v, want at once", took)
-			}
-			// Once per token: presenting the same token again is answered,
-			// but not warned about again.
-			writeJSON(t, c, `{"type":"auth.refresh","id":2,"data":{"token":"`+oldTok+`"}}`)
-			if f := readFrame(t, c); f.Type != "auth.refreshed" {
-				t.Fatalf("frame = %s %s, want auth.refreshed", f.Type, f.Data)
-			}
-			writeJSON(t, c, `{"type":"ping","id":3}`)
-			if f := readFrame(t, c); f.Type != "pong" {
-				t.Fatalf("frame after re-presenting the token = %s %s, want pong (no second session.expiring)", f.Type, f.Data)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				b := newBubble(t, Options{})
+				tok, id := b.auth.token(time.Hour)
+				old := id
+				old.IssuedAt = time.Now().Add(-40 * time.Second)
+				old.ExpiresAt = old.IssuedAt.Add(time.Minute)
+				const oldTok = "tok-old"
+				b.auth.set(oldTok, old, nil)
+				var c *rawConn
+				if tt.refresh {
+					c, _ = b.dialWelcomed(t, tok)
+					c.writeText(t, `{"type":"auth.refresh","id":1,"data":{"token":"`+oldTok+`"}}`)
+					if f := c.readData(t); f.Type != "auth.refreshed" {
+						t.Fatalf("frame = %s %s, want auth.refreshed", f.Type, f.Data)
+					}
+				} else {
+					c, _ = b.dialWelcomed(t, oldTok)
+				}
+				start := time.Now()
+				if f := c.readData(t); f.Type != "session.expiring" {
+					t.Fatalf("frame = %s %s, want session.expiring", f.Type, f.Data)
+				}
+				if took := time.Since(start); took != 0 {
+					t.Errorf("session.expiring came after %v, want at once", took)
+				}
+				// Once per token: presenting the same token again is answered,
+				// but not warned about again.
+				c.writeText(t, `{"type":"auth.refresh","id":2,"data":{"token":"`+oldTok+`"}}`)
+				if f := c.readData(t); f.Type != "auth.refreshed" {
+					t.Fatalf("frame = %s %s, want auth.refreshed", f.Type, f.Data)
+				}
+				c.writeText(t, `{"type":"ping","id":3}`)
+				if f := c.readData(t); f.Type != "pong" {
+					t.Fatalf("frame after re-presenting the token = %s %s, want pong (no second session.expiring)", f.Type, f.Data)
+				}
+				if code, _, seen := c.waitCloseAnswering(t); code != 4004 || len(seen) != 0 || !time.Now().Equal(old.ExpiresAt) {
+					t.Errorf("close = %d after %v at %v, want 4004 and nothing else at exactly %v",
+						code, seen, time.Now(), old.ExpiresAt)
+				}
+			})
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/coder/websocket"
@@ -125,50 +126,36 @@ func TestInvalidUTF8ClosesWith1007(t *testing.T) {
 	wantClose(t, c, 1007)
 }
 
-// A Handler that blocks does not stop heartbeats or pings of its socket.
+// A Handler that blocks does not stop heartbeats or pings of its socket:
+// while it blocks, ping frames are answered and heartbeats come on time.
 func TestSlowHandlerKeepsSocketResponsive(t *testing.T) {
 	t.Parallel()
-	g := newTestGateway(t, Options{PingInterval: 50 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
-	tok, _ := g.token(t, time.Hour)
-	pings := make(chan struct{}, 100)
-	c, _, err := g.dialOpts(t, g.url+"?token="+tok, &websocket.DialOptions{
-		OnPingReceived: func(context.Context, []byte) bool {
-			pings <- struct{}{}
-			return true
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFrame(t, c, "welcome")
-	writeJSON(t, c, `{"type":"room.block","id":"b"}`)
-	writeJSON(t, c, `{"type":"room.echo","id":"queued"}`)
-	roundTrip(t, c) // answered while the Handler is blocked
-	// Keep reading (so heartbeats get answered) until several pings passed.
-	readCtx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	readErr := make(chan error, 1)
-	go func() {
-		_, _, err := c.Read(readCtx)
-		readErr <- err
-	}()
-	for range 5 {
-		select {
-		case <-pings:
-		case err := <-readErr:
-			t.Fatalf("socket ended while the Handler was blocked: %v", err)
-		case <-time.After(5 * time.Second):
-			t.Fatal("no heartbeat")
+	synctest.Test(t, func(t *testing.T) {
+		opts := Options{PingInterval: 25 * time.Second, PingTimeout: 10 * time.Second}
+		b := newBubble(t, opts)
+		tok, _ := b.auth.token(time.Hour)
+		start := time.Now()
+		r, c := b.dialWelcomed(t, tok)
+		r.writeText(t, `{"type":"room.block","id":"b"}`)
+		r.writeText(t, `{"type":"room.echo","id":"queued"}`)
+		r.roundTrip(t) // answered while the Handler is blocked
+		due := firstHeartbeat(opts.PingInterval, c.ID())
+		for i := range 5 {
+			op, p := r.readFrame(t)
+			if got := time.Since(start); op != opPing || got != due {
+				t.Fatalf("frame %d = op%d %q at %v while the Handler was blocked, want a ping at exactly %v", i, op, p, got, due)
+			}
+			r.write(t, clientFrame(opPong, string(p)))
+			due += opts.PingInterval
 		}
-	}
-	close(g.h.release)
-	if err := <-readErr; err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	// The frame read above was room.unblocked; the queued frame follows.
-	if f := readFrame(t, c); f.Type != "room.echoed" || string(f.ID) != `"queued"` {
-		t.Errorf("frame = %+v, want the queued echo", f)
-	}
+		close(b.h.release)
+		// The blocked frame's answer, then the queued frame's.
+		for _, want := range []string{`room.unblocked "b"`, `room.echoed "queued"`} {
+			if f := r.readData(t); f.Type+" "+string(f.ID) != want {
+				t.Errorf("frame = %s %s, want %s", f.Type, f.ID, want)
+			}
+		}
+	})
 }
 
 func TestDisconnectAfterPeerClose(t *testing.T) {

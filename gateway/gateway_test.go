@@ -143,8 +143,7 @@ func newTestGateway(t *testing.T, opts Options) *testGateway {
 }
 
 // token registers a fresh identity valid for ttl and returns its token.
-func (g *testGateway) token(t *testing.T, ttl time.Duration) (string, session.Identity) {
-	t.Helper()
+func (a *fakeAuth) token(ttl time.Duration) (string, session.Identity) {
 	id := session.Identity{
 		PlayerID:         uuid.New(),
 		SessionID:        uuid.New(),
@@ -153,16 +152,27 @@ func (g *testGateway) token(t *testing.T, ttl time.Duration) (string, session.Id
 		SessionExpiresAt: time.Now().Add(time.Hour),
 	}
 	tok := "tok-" + uuid.NewString()
-	g.auth.set(tok, id, nil)
+	a.set(tok, id, nil)
 	return tok, id
 }
 
 // tokenFor registers another token of an existing identity, valid for ttl.
-func (g *testGateway) tokenFor(id session.Identity, ttl time.Duration) string {
+func (a *fakeAuth) tokenFor(id session.Identity, ttl time.Duration) string {
 	id.ExpiresAt = time.Now().Add(ttl).Truncate(time.Millisecond)
 	tok := "tok-" + uuid.NewString()
-	g.auth.set(tok, id, nil)
+	a.set(tok, id, nil)
 	return tok
+}
+
+// token registers a fresh identity valid for ttl and returns its token.
+func (g *testGateway) token(t *testing.T, ttl time.Duration) (string, session.Identity) {
+	t.Helper()
+	return g.auth.token(ttl)
+}
+
+// tokenFor registers another token of an existing identity, valid for ttl.
+func (g *testGateway) tokenFor(id session.Identity, ttl time.Duration) string {
+	return g.auth.tokenFor(id, ttl)
 }
 
 func (g *testGateway) dialOpts(t *testing.T, url string, opts *websocket.DialOptions) (*websocket.Conn, *http.Response, error) {

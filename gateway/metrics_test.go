@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bigtwo/gateway/session"
@@ -199,7 +200,6 @@ func TestMetricsOpens(t *testing.T) {
 	frame := func(string) (string, *websocket.DialOptions) { return "", nil }
 	tests := []struct {
 		name    string
-		opts    Options
 		dial    func(tok string) (string, *websocket.DialOptions)
 		authErr error  // the token's authentication error
 		first   string // first frame, %s is the token; "-" closes instead
@@ -230,8 +230,6 @@ func TestMetricsOpens(t *testing.T) {
 			path: "frame", result: "missing_token", failure: "missing_token", code: "4001"},
 		{name: "first frame not auth", dial: frame, first: `{"type":"ping"}`,
 			path: "frame", result: "missing_token", failure: "missing_token", code: "4001"},
-		{name: "auth timeout", opts: Options{AuthTimeout: 50 * time.Millisecond}, dial: frame,
-			path: "frame", result: "auth_timeout", failure: "auth_timeout", code: "4002"},
 		{name: "oversize first frame", dial: frame, first: `{"type":"auth","data":{"token":"` + strings.Repeat("a", 9000) + `"}}`,
 			path: "frame", result: "protocol_error", code: "1009"},
 		{name: "client leaves", dial: frame, first: "-", path: "frame", result: "client_closed", code: "1000"},
@@ -239,7 +237,7 @@ func TestMetricsOpens(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			g, reg := newMetricsGateway(t, tt.opts)
+			g, reg := newMetricsGateway(t, Options{})
 			tok, id := g.token(t, time.Hour)
 			if tt.authErr != nil {
 				g.auth.set(tok, id, fmt.Errorf("validate: %w", tt.authErr))
@@ -270,28 +268,49 @@ func TestMetricsOpens(t *testing.T) {
 				waitClose(t, c, 10*time.Second)
 				waitEnded(t, g)
 			}
-
-			wantMetric(t, reg, 1, "gateway_socket_opens_total", "path", tt.path, "result", tt.result)
-			wantMetric(t, reg, 1, "gateway_socket_closes_total", "code", tt.code)
-			if tt.failure != "" {
-				wantMetric(t, reg, 1, "gateway_auth_failures_total", "reason", tt.failure)
-			}
-			var opens, failures, wantFailures float64
-			for r := range numResults {
-				for p := range numPaths {
-					opens += metricValue(t, reg, "gateway_socket_opens_total", "path", p.String(), "result", r.String())
-				}
-				if r.authFailure() {
-					failures += metricValue(t, reg, "gateway_auth_failures_total", "reason", r.String())
-				}
-			}
-			if tt.failure != "" {
-				wantFailures = 1
-			}
-			if opens != 1 || failures != wantFailures {
-				t.Errorf("opens = %v, auth failures = %v, want 1 and %v", opens, failures, wantFailures)
-			}
+			wantOneOpen(t, reg, tt.path, tt.result, tt.failure, tt.code)
 		})
+	}
+}
+
+// TestMetricsAuthTimeout: a socket closed for its auth timeout (4002) is
+// counted as TestMetricsOpens counts the others.
+func TestMetricsAuthTimeout(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		reg := prometheus.NewRegistry()
+		b := newBubble(t, Options{AuthTimeout: 10 * time.Second, Metrics: NewMetrics(reg)})
+		c := b.dial(t, "", kernelBuffer)
+		c.wantClose(t, 4002)
+		c.c.Close()
+		synctest.Wait() // the socket has ended and been counted
+		wantOneOpen(t, reg, "frame", "auth_timeout", "auth_timeout", "4002")
+	})
+}
+
+// wantOneOpen checks that reg counted one socket: opened by path with
+// result, an auth failure for failure unless it is empty, closed with code.
+func wantOneOpen(t *testing.T, reg *prometheus.Registry, path, result, failure, code string) {
+	t.Helper()
+	wantMetric(t, reg, 1, "gateway_socket_opens_total", "path", path, "result", result)
+	wantMetric(t, reg, 1, "gateway_socket_closes_total", "code", code)
+	if failure != "" {
+		wantMetric(t, reg, 1, "gateway_auth_failures_total", "reason", failure)
+	}
+	var opens, failures, wantFailures float64
+	for r := range numResults {
+		for p := range numPaths {
+			opens += metricValue(t, reg, "gateway_socket_opens_total", "path", p.String(), "result", r.String())
+		}
+		if r.authFailure() {
+			failures += metricValue(t, reg, "gateway_auth_failures_total", "reason", r.String())
+		}
+	}
+	if failure != "" {
+		wantFailures = 1
+	}
+	if opens != 1 || failures != wantFailures {
+		t.Errorf("opens = %v, auth failures = %v, want 1 and %v", opens, failures, wantFailures)
 	}
 }
 

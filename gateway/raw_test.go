@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -131,13 +132,20 @@ func (r *rawConn) waitClose(t *testing.T) (int, string, []string) {
 	for {
 		op, p := r.readFrame(t)
 		if op == opClose {
-			if len(p) < 2 {
-				return 1005, "", seen
-			}
-			return int(binary.BigEndian.Uint16(p)), string(p[2:]), seen
+			code, reason := closePayload(p)
+			return code, reason, seen
 		}
 		seen = append(seen, fmt.Sprintf("op%d:%s", op, p))
 	}
+}
+
+// closePayload is the code and reason of a close frame's payload (1005 if
+// it has none).
+func closePayload(p []byte) (int, string) {
+	if len(p) < 2 {
+		return 1005, ""
+	}
+	return int(binary.BigEndian.Uint16(p)), string(p[2:])
 }
 
 func (r *rawConn) wantClose(t *testing.T, want int) {
@@ -208,39 +216,66 @@ func TestRawFramesWithHandshake(t *testing.T) {
 	}
 }
 
-// A peer that does not answer heartbeats is closed with 1001.
+// TestMissedHeartbeat: heartbeats (ping control frames) come PingInterval
+// apart, the first at firstHeartbeat; a peer that answers them stays, and
+// one that misses one is closed with 1001 "missed heartbeat" exactly
+// PingTimeout after that ping, not a nanosecond before.
 func TestMissedHeartbeat(t *testing.T) {
 	t.Parallel()
-	g := newTestGateway(t, Options{PingInterval: 50 * time.Millisecond, PingTimeout: 100 * time.Millisecond})
-	tok, _ := g.token(t, time.Hour)
-	r := rawDial(t, g, "Authorization: Bearer "+tok+"\r\n", nil)
-	code, reason, seen := r.waitClose(t)
-	if code != 1001 || reason != "missed heartbeat" {
-		t.Fatalf("close = %d %q, want 1001 missed heartbeat", code, reason)
-	}
-	if len(seen) < 2 || !strings.HasPrefix(seen[1], fmt.Sprintf("op%d:", opPing)) {
-		t.Errorf("frames before the close = %v, want welcome then a ping", seen)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		opts := Options{PingInterval: 25 * time.Second, PingTimeout: 10 * time.Second}
+		b := newBubble(t, opts)
+		tok, _ := b.auth.token(time.Hour)
+		start := time.Now()
+		r, c := b.dialWelcomed(t, tok)
+		due := firstHeartbeat(opts.PingInterval, c.ID())
+		for i := range 3 { // the first two are answered, the third is not
+			op, p := r.readFrame(t)
+			if got := time.Since(start); op != opPing || got != due {
+				t.Fatalf("frame %d = op%d %q at %v, want a ping at exactly %v", i, op, p, got, due)
+			}
+			if i < 2 {
+				r.write(t, clientFrame(opPong, string(p)))
+				due += opts.PingInterval
+			}
+		}
+		code, reason, seen := r.waitClose(t)
+		if code != 1001 || reason != "missed heartbeat" || len(seen) != 0 {
+			t.Fatalf("close = %d %q after %v, want 1001 missed heartbeat", code, reason, seen)
+		}
+		if got, want := time.Since(start), due+opts.PingTimeout; got != want {
+			t.Errorf("1001 came at %v, want exactly %v (the unanswered ping + PingTimeout)", got, want)
+		}
+	})
 }
 
-// TestWriteTimeoutDropsPeer: a peer that stops reading is dropped once a
-// frame's write has waited WriteTimeout, even with room left in its send
-// queue.
+// TestWriteTimeoutDropsPeer: a peer that stops reading is dropped exactly
+// WriteTimeout after a frame's write began, even with room left in its
+// send queue (so not as a slow consumer).
 func TestWriteTimeoutDropsPeer(t *testing.T) {
 	t.Parallel()
-	g := newTestGateway(t, Options{WriteTimeout: 300 * time.Millisecond, SendQueue: 200})
-	tok, _ := g.token(t, time.Hour)
-	// 100 frames of 256 KiB: more than loopback's socket buffers take.
-	flood := clientFrame(opText, `{"type":"room.flood","data":{"N":100,"Size":262144}}`)
-	rawDial(t, g, "Authorization: Bearer "+tok+"\r\n", flood) // and never read again
-	select {
-	case err := <-g.h.disconnected:
-		if err == nil {
+	synctest.Test(t, func(t *testing.T) {
+		const writeTimeout = 3 * time.Second
+		b := newBubble(t, Options{WriteTimeout: writeTimeout, SendQueue: 200})
+		tok, _ := b.auth.token(time.Hour)
+		r := b.dial(t, tok, 0) // every write waits for the peer to read it
+		if f := r.readData(t); f.Type != "welcome" {
+			t.Fatalf("first frame = %s %s, want welcome", f.Type, f.Data)
+		}
+		start := time.Now()
+		r.writeText(t, `{"type":"room.flood","data":{"N":100,"Size":1024}}`) // and never read again
+		if err := <-b.h.disconnected; err == nil {
 			t.Errorf("Disconnect reason = nil, want the failed write")
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a peer that does not read was not dropped")
-	}
+		if got := time.Since(start); got != writeTimeout {
+			t.Errorf("peer dropped %v after the write began, want exactly WriteTimeout (%v)", got, writeTimeout)
+		}
+		select {
+		case err := <-b.h.sendErr:
+			t.Errorf("Send = %v, want room left in the send queue", err)
+		default:
+		}
+	})
 }
 
 // TestResetIsAbnormalClosure: a client whose connection resets (a crash, a

@@ -241,7 +241,7 @@ func TestExpiry(t *testing.T) {
 				if f.Type != "session.expiring" || !d.ExpiresAt.Equal(id.ExpiresAt) {
 					t.Fatalf("frame = %s %s, want session.expiring at %v", f.Type, f.Data, id.ExpiresAt)
 				}
-				if left := id.ExpiresAt.Sub(time.Now()); left != tt.warn {
+				if left := time.Until(id.ExpiresAt); left != tt.warn {
 					t.Errorf("session.expiring came %v before expiry, want exactly %v", left, tt.warn)
 				}
 				code, reason, seen := c.waitCloseAnswering(t)
@@ -271,7 +271,7 @@ func TestRefreshKeepsSocketAlive(t *testing.T) {
 			if f := c.readData(t); f.Type != "session.expiring" {
 				t.Fatalf("frame = %s %s, want session.expiring", f.Type, f.Data)
 			}
-			if left := last.ExpiresAt.Sub(time.Now()); left != time.Minute {
+			if left := time.Until(last.ExpiresAt); left != time.Minute {
 				t.Errorf("session.expiring %d came %v before expiry, want exactly 1m0s", i, left)
 			}
 			newTok := b.auth.tokenFor(id, ttl)

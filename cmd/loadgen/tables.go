@@ -130,9 +130,11 @@ func sourceClients(lg *loadgen, t target, sockets int) ([]*http.Client, int) {
 type tablesPlay struct {
 	// Sit is game.sit -> game.seated.
 	Sit *phase `json:"sit"`
-	// Deal is game.start -> the last member's game.state of the new hand
-	// (the first deal of every table, then each deal after a game.over).
-	Deal *phase `json:"deal"`
+	// FirstDeal is game.start -> the last member's game.state of the new
+	// hand, for the first hand of every table (all dealt at once); Deal
+	// the same for each deal after a game.over, during play.
+	FirstDeal *phase `json:"first_deal"`
+	Deal      *phase `json:"deal"`
 	// Move is a play or pass -> the last of the table's four members
 	// reading the game.state it caused. Sent is the moves sent, Count
 	// those delivered, Lost the difference; Errors counts error frames
@@ -160,6 +162,7 @@ type tablesPlay struct {
 
 func (p *tablesPlay) writeText(w io.Writer) {
 	p.Sit.writeRow(w, "sit", false)
+	p.FirstDeal.writeRow(w, "deal 1st", false)
 	p.Deal.writeRow(w, "deal", false)
 	p.Move.writeRow(w, "move", true)
 	fmt.Fprintf(w, "moves     %d acked (%d plays, %d passes; sent %d bot, %d random), %d hands, %d ticks skipped, %d diverged, from %d source addresses\n",
@@ -174,12 +177,12 @@ type tablesRun struct {
 	tables []*lgTable
 	sitAt  []atomic.Int64 // stamp of socket i's game.sit
 
-	sitRec, dealRec, moveRec recorder
-	seated, dealt            atomic.Int64
-	sent, acked, delivered   atomic.Int64
-	plays, passes, hands     atomic.Int64
-	bot, random, skipped     atomic.Int64
-	diverged                 atomic.Int64
+	sitRec, firstRec, dealRec, moveRec recorder
+	seated, dealt                      atomic.Int64
+	sent, acked, delivered             atomic.Int64
+	plays, passes, hands               atomic.Int64
+	bot, random, skipped               atomic.Int64
+	diverged                           atomic.Int64
 
 	// redeal holds tables whose hand has ended, for the dealer. A table
 	// is in it at most once (it has a frame in flight until dealt), so
@@ -324,6 +327,8 @@ func (r *tablesRun) onFrame(i int, b []byte, at time.Time) {
 		switch {
 		case id == "sit":
 			r.sitRec.fail(err)
+		case len(id) > 0 && id[0] == 'f':
+			r.firstRec.fail(err)
 		case len(id) > 0 && id[0] == 'd':
 			r.dealRec.fail(err)
 		default:
@@ -379,7 +384,7 @@ func (r *tablesRun) completeLocked(tb *lgTable) {
 		r.diverged.Add(1)
 	}
 	if fl.deal {
-		r.dealRec.add(d)
+		r.dealRecorder(fl).add(d)
 		r.dealt.Add(1)
 		return
 	}
@@ -438,15 +443,27 @@ func (r *tablesRun) fullTables() int {
 func (r *tablesRun) dealAll(ctx context.Context) error {
 	n := len(r.tables)
 	r.lg.setStatus(func() string { return fmt.Sprintf("deal: %d/%d dealt", r.dealt.Load(), n) })
-	parallel(ctx, n, r.lg.cfg.C, r.deal)
-	if !waitFor(ctx, r.lg.cfg.Timeout, func() bool { return r.dealt.Load() == int64(n) }) {
+	start := time.Now()
+	parallel(ctx, n, r.lg.cfg.C, func(t int) { r.deal(t, true) })
+	ok := waitFor(ctx, r.lg.cfg.Timeout, func() bool { return r.dealt.Load() == int64(n) })
+	r.out.FirstDeal = r.firstRec.phase(time.Since(start))
+	if !ok {
 		return fmt.Errorf("tables: %d of %d first deals arrived", r.dealt.Load(), n)
 	}
 	return nil
 }
 
-// deal sends game.start for table t from its member 0.
-func (r *tablesRun) deal(t int) {
+// dealRecorder is where deal fl is recorded.
+func (r *tablesRun) dealRecorder(fl *inflight) *recorder {
+	if fl.id[0] == 'f' {
+		return &r.firstRec
+	}
+	return &r.dealRec
+}
+
+// deal sends game.start for table t from its member 0: the table's first
+// deal (ids f1, f2, ...) or a later one (d1, ...).
+func (r *tablesRun) deal(t int, first bool) {
 	tb := r.tables[t]
 	tb.mu.Lock()
 	if tb.fl != nil {
@@ -454,12 +471,16 @@ func (r *tablesRun) deal(t int) {
 		return
 	}
 	tb.seq++
-	fl := &inflight{deal: true, id: "d" + strconv.FormatInt(tb.seq, 10), sentAt: time.Now()}
+	prefix := "d"
+	if first {
+		prefix = "f"
+	}
+	fl := &inflight{deal: true, id: prefix + strconv.FormatInt(tb.seq, 10), sentAt: time.Now()}
 	tb.fl = fl
 	tb.mu.Unlock()
 	b := fmt.Appendf(nil, `{"type":"game.start","id":%q,"data":{"table":%q,"bots":false}}`, fl.id, tb.name)
 	if err := r.f.send(tb.first, b); err != nil {
-		r.dealRec.fail(err)
+		r.dealRecorder(fl).fail(err)
 		tb.mu.Lock()
 		if tb.fl == fl {
 			tb.fl = nil
@@ -483,7 +504,7 @@ func (r *tablesRun) startDealer() *dealer {
 			case <-d.stopc:
 				return
 			case t := <-r.redeal:
-				r.deal(t)
+				r.deal(t, false)
 			}
 		}
 	})

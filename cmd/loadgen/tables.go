@@ -130,9 +130,11 @@ func sourceClients(lg *loadgen, t target, sockets int) ([]*http.Client, int) {
 type tablesPlay struct {
 	// Sit is game.sit -> game.seated.
 	Sit *phase `json:"sit"`
-	// Deal is game.start -> the last member's game.state of the new hand
-	// (the first deal of every table, then each deal after a game.over).
-	Deal *phase `json:"deal"`
+	// FirstDeal is game.start -> the last member's game.state of the new
+	// hand, for the first hand of every table (all dealt at once); Deal
+	// the same for each deal after a game.over, during play.
+	FirstDeal *phase `json:"first_deal"`
+	Deal      *phase `json:"deal"`
 	// Move is a play or pass -> the last of the table's four members
 	// reading the game.state it caused. Sent is the moves sent, Count
 	// those delivered, Lost the difference; Errors counts error frames
@@ -160,6 +162,7 @@ type tablesPlay struct {
 
 func (p *tablesPlay) writeText(w io.Writer) {
 	p.Sit.writeRow(w, "sit", false)
+	p.FirstDeal.writeRow(w, "deal 1st", false)
 	p.Deal.writeRow(w, "deal", false)
 	p.Move.writeRow(w, "move", true)
 	fmt.Fprintf(w, "moves     %d acked (%d plays, %d passes; sent %d bot, %d random), %d hands, %d ticks skipped, %d diverged, from %d source addresses\n",
@@ -174,12 +177,12 @@ type tablesRun struct {
 	tables []*lgTable
 	sitAt  []atomic.Int64 // stamp of socket i's game.sit
 
-	sitRec, dealRec, moveRec recorder
-	seated, dealt            atomic.Int64
-	sent, acked, delivered   atomic.Int64
-	plays, passes, hands     atomic.Int64
-	bot, random, skipped     atomic.Int64
-	diverged                 atomic.Int64
+	sitRec, firstRec, dealRec, moveRec recorder
+	seated, dealt                      atomic.Int64
+	sent, acked, delivered             atomic.Int64
+	plays, passes, hands               atomic.Int64
+	bot, random, skipped               atomic.Int64
+	diverged                           atomic.Int64
 
 	// redeal holds tables whose hand has ended, for the dealer. A table
 	// is in it at most once (it has a frame in flight until dealt), so
@@ -216,34 +219,52 @@ type lgTable struct {
 }
 
 // view is what one member knows: its seat, its cards, the latest state.
+// The latest game.hand and game.state are kept as read and decoded when
+// the member looks at them: a player decodes its own state when it may
+// be its turn, which keeps the tool's CPU for reading.
 type view struct {
-	seat  int // -1 until game.seated
-	hand  []bigtwo.Card
-	state tableState
+	seat     int // -1 until game.seated
+	hand     []bigtwo.Card
+	handRaw  []byte // the latest game.hand frame, nil once decoded
+	state    tableState
+	seated   int    // players seated in state
+	stateRaw []byte // the latest game.state frame, nil once decoded
+}
+
+// current returns the latest game.state.
+func (v *view) current() tableState {
+	if v.stateRaw != nil {
+		var fr tablesFrame
+		if json.Unmarshal(v.stateRaw, &fr) == nil {
+			v.state = fr.Data.tableState
+		}
+		// Only the sitting needs the seats: counted, not decoded.
+		v.seated = bytes.Count(v.stateRaw, []byte(`"player":{`))
+		v.stateRaw = nil
+	}
+	return v.state
+}
+
+// cards returns the latest game.hand.
+func (v *view) cards() []bigtwo.Card {
+	if v.handRaw != nil {
+		var fr tablesFrame
+		if json.Unmarshal(v.handRaw, &fr) == nil {
+			v.hand = fr.Data.Cards
+		}
+		v.handRaw = nil
+	}
+	return v.hand
 }
 
 // tableState is the part of game.state the players read.
 type tableState struct {
-	Status string `json:"status"`
-	Seats  []struct {
-		Player *struct{} `json:"player"`
-	} `json:"seats"`
+	Status     string        `json:"status"`
 	Turn       *int          `json:"turn"`
 	Leader     *int          `json:"leader"`
 	Current    *bigtwo.Trick `json:"current"`
 	Passes     int           `json:"passes"`
 	FirstTrick bool          `json:"first_trick"`
-}
-
-// full reports whether four players sit at the table.
-func (s tableState) full() bool {
-	n := 0
-	for _, st := range s.Seats {
-		if st.Player != nil {
-			n++
-		}
-	}
-	return n == bigtwo.Seats
 }
 
 // inflight is a move or a deal on its way.
@@ -277,12 +298,27 @@ type tablesFrame struct {
 // onFrame is every socket's reader's hook (the fleet's raw): b is frame
 // as read by socket i at at.
 func (r *tablesRun) onFrame(i int, b []byte, at time.Time) {
+	tb := r.tables[i/4]
+	m := i % 4
+	// The gateway writes type first: the frequent frames are known by
+	// their start and kept undecoded; the rest (and any other layout)
+	// are decoded whole.
+	switch {
+	case hasPrefix(b, `{"type":"game.state"`):
+		r.state(tb, m, b, at)
+		return
+	case hasPrefix(b, `{"type":"game.hand"`):
+		tb.mu.Lock()
+		tb.views[m].handRaw = b
+		tb.mu.Unlock()
+		return
+	case hasPrefix(b, `{"type":"game.played","data"`), hasPrefix(b, `{"type":"game.passed","data"`):
+		return // another seat's move (no id): the game.state after it says all
+	}
 	var fr tablesFrame
 	if json.Unmarshal(b, &fr) != nil {
 		return
 	}
-	tb := r.tables[i/4]
-	m := i % 4
 	switch fr.Type {
 	case "game.seated":
 		tb.mu.Lock()
@@ -292,14 +328,10 @@ func (r *tablesRun) onFrame(i int, b []byte, at time.Time) {
 		r.seated.Add(1)
 	case "game.hand":
 		tb.mu.Lock()
-		tb.views[m].hand = fr.Data.Cards
+		tb.views[m].handRaw = b
 		tb.mu.Unlock()
 	case "game.state":
-		s := fr.Data.tableState
-		tb.mu.Lock()
-		tb.views[m].state = s
-		r.stateLocked(tb, m, s, frameData(b), at)
-		tb.mu.Unlock()
+		r.state(tb, m, b, at)
 	case "game.played", "game.passed":
 		tb.mu.Lock()
 		if fl := tb.fl; fl != nil && !fl.deal && m == fl.mover && idIs(fr.ID, fl.id) && !fl.acked {
@@ -324,6 +356,8 @@ func (r *tablesRun) onFrame(i int, b []byte, at time.Time) {
 		switch {
 		case id == "sit":
 			r.sitRec.fail(err)
+		case len(id) > 0 && id[0] == 'f':
+			r.firstRec.fail(err)
 		case len(id) > 0 && id[0] == 'd':
 			r.dealRec.fail(err)
 		default:
@@ -347,23 +381,32 @@ func frameData(b []byte) []byte {
 	return b[k+len(`"data":`) : len(b)-1]
 }
 
-// stateLocked counts member m's reading of state s (data, its encoding)
-// for the frame in flight.
-func (r *tablesRun) stateLocked(tb *lgTable, m int, s tableState, data []byte, at time.Time) {
+// state keeps the game.state frame b that member m read at at, and
+// counts it for the frame in flight.
+func (r *tablesRun) state(tb *lgTable, m int, b []byte, at time.Time) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.views[m].stateRaw = b
 	fl := tb.fl
-	if fl == nil || fl.got[m] || fl.deal && s.Status != "playing" {
+	if fl == nil || fl.got[m] || fl.deal && !bytes.Contains(b, []byte(`"status":"playing"`)) {
 		return // no frame in flight, or (for a deal) a seat's state from before it
 	}
 	fl.got[m] = true
 	fl.n++
 	fl.last = at
+	data := frameData(b)
 	if fl.n == 1 {
 		fl.data = data
 	} else if !bytes.Equal(fl.data, data) {
 		fl.differ = true
 	}
-	fl.waiting = s.Status == "waiting"
+	fl.waiting = bytes.Contains(b, []byte(`"status":"waiting"`))
 	r.completeLocked(tb)
+}
+
+// hasPrefix reports whether b starts with p.
+func hasPrefix(b []byte, p string) bool {
+	return len(b) >= len(p) && string(b[:len(p)]) == p
 }
 
 // completeLocked ends the frame in flight once every member has read its
@@ -379,7 +422,7 @@ func (r *tablesRun) completeLocked(tb *lgTable) {
 		r.diverged.Add(1)
 	}
 	if fl.deal {
-		r.dealRec.add(d)
+		r.dealRecorder(fl).add(d)
 		r.dealt.Add(1)
 		return
 	}
@@ -423,8 +466,10 @@ func (r *tablesRun) fullTables() int {
 	for _, tb := range r.tables {
 		tb.mu.Lock()
 		ok := true
-		for _, v := range tb.views {
-			ok = ok && v.seat >= 0 && v.state.full()
+		for m := range tb.views {
+			v := &tb.views[m]
+			v.current()
+			ok = ok && v.seat >= 0 && v.seated == bigtwo.Seats
 		}
 		tb.mu.Unlock()
 		if ok {
@@ -438,15 +483,27 @@ func (r *tablesRun) fullTables() int {
 func (r *tablesRun) dealAll(ctx context.Context) error {
 	n := len(r.tables)
 	r.lg.setStatus(func() string { return fmt.Sprintf("deal: %d/%d dealt", r.dealt.Load(), n) })
-	parallel(ctx, n, r.lg.cfg.C, r.deal)
-	if !waitFor(ctx, r.lg.cfg.Timeout, func() bool { return r.dealt.Load() == int64(n) }) {
+	start := time.Now()
+	parallel(ctx, n, r.lg.cfg.C, func(t int) { r.deal(t, true) })
+	ok := waitFor(ctx, r.lg.cfg.Timeout, func() bool { return r.dealt.Load() == int64(n) })
+	r.out.FirstDeal = r.firstRec.phase(time.Since(start))
+	if !ok {
 		return fmt.Errorf("tables: %d of %d first deals arrived", r.dealt.Load(), n)
 	}
 	return nil
 }
 
-// deal sends game.start for table t from its member 0.
-func (r *tablesRun) deal(t int) {
+// dealRecorder is where deal fl is recorded.
+func (r *tablesRun) dealRecorder(fl *inflight) *recorder {
+	if fl.id[0] == 'f' {
+		return &r.firstRec
+	}
+	return &r.dealRec
+}
+
+// deal sends game.start for table t from its member 0: the table's first
+// deal (ids f1, f2, ...) or a later one (d1, ...).
+func (r *tablesRun) deal(t int, first bool) {
 	tb := r.tables[t]
 	tb.mu.Lock()
 	if tb.fl != nil {
@@ -454,12 +511,16 @@ func (r *tablesRun) deal(t int) {
 		return
 	}
 	tb.seq++
-	fl := &inflight{deal: true, id: "d" + strconv.FormatInt(tb.seq, 10), sentAt: time.Now()}
+	prefix := "d"
+	if first {
+		prefix = "f"
+	}
+	fl := &inflight{deal: true, id: prefix + strconv.FormatInt(tb.seq, 10), sentAt: time.Now()}
 	tb.fl = fl
 	tb.mu.Unlock()
 	b := fmt.Appendf(nil, `{"type":"game.start","id":%q,"data":{"table":%q,"bots":false}}`, fl.id, tb.name)
 	if err := r.f.send(tb.first, b); err != nil {
-		r.dealRec.fail(err)
+		r.dealRecorder(fl).fail(err)
 		tb.mu.Lock()
 		if tb.fl == fl {
 			tb.fl = nil
@@ -483,7 +544,7 @@ func (r *tablesRun) startDealer() *dealer {
 			case <-d.stopc:
 				return
 			case t := <-r.redeal:
-				r.deal(t)
+				r.deal(t, false)
 			}
 		}
 	})
@@ -548,22 +609,33 @@ func (r *tablesRun) move(t int) error {
 	return nil
 }
 
-// moverLocked returns the member whose own view says it is its turn, or -1.
+// moverLocked returns the member whose own view says it is its turn, or
+// -1. Member 0's state says whose turn it is; that member then reads its
+// own.
 func (tb *lgTable) moverLocked() int {
-	for m, v := range tb.views {
-		s := v.state
-		if s.Status == "playing" && s.Turn != nil && *s.Turn == v.seat && s.Leader != nil {
+	s := tb.views[0].current()
+	if s.Status != "playing" || s.Turn == nil {
+		return -1
+	}
+	for m := range tb.views {
+		v := &tb.views[m]
+		if v.seat != *s.Turn {
+			continue
+		}
+		own := v.current()
+		if own.Status == "playing" && own.Turn != nil && *own.Turn == v.seat && own.Leader != nil {
 			return m
 		}
+		return -1
 	}
 	return -1
 }
 
 // game is the hand as this member sees it: its own cards, the trick.
 func (v *view) game() *bigtwo.Game {
-	s := v.state
+	s := v.current()
 	g := &bigtwo.Game{Turn: *s.Turn, Leader: *s.Leader, Current: s.Current, Passes: s.Passes, FirstTrick: s.FirstTrick, Winner: -1}
-	g.Hands[v.seat] = v.hand
+	g.Hands[v.seat] = v.cards()
 	return g
 }
 

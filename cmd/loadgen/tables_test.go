@@ -90,7 +90,7 @@ func startGateway(t *testing.T, env map[string]string) string {
 // seconds: real hands, every move delivered to all four, nothing refused.
 func TestTablesMode(t *testing.T) {
 	base := startGateway(t, map[string]string{"GATEWAY_TURN_TIMEOUT": "10m"})
-	s := runJSON(t, "tables", "-url", base, "-tables", "2", "-rate", "40", "-duration", "3s")
+	s := runJSON(t, "tables", "-url", base, "-tables", "2", "-rate", "100", "-duration", "3s")
 	if s.Sockets != 8 || s.Tables != 2 {
 		t.Fatalf("sockets, tables = %d, %d, want 8, 2", s.Sockets, s.Tables)
 	}
@@ -111,8 +111,17 @@ func TestTablesMode(t *testing.T) {
 	if p.Plays+p.Passes != p.Acked || p.BotMoves+p.RandomMoves != m.Sent {
 		t.Errorf("plays %d + passes %d, bot %d + random %d: want acked %d and sent %d", p.Plays, p.Passes, p.BotMoves, p.RandomMoves, p.Acked, m.Sent)
 	}
-	if p.Deal.Count < 2 || p.Deal.Errors != 0 {
-		t.Errorf("deal = %+v, want the two first deals at least, no error", p.Deal)
+	if p.FirstDeal == nil || p.FirstDeal.Count != 2 || p.FirstDeal.Errors != 0 || p.Deal.Errors != 0 {
+		t.Errorf("first deal = %+v, deal = %+v: want both tables dealt, no error", p.FirstDeal, p.Deal)
+	}
+	// A hand has at most 52 plays and 3 passes after each: a table that
+	// moved more often than that has dealt again.
+	t.Logf("%d moves delivered, %d hands ended, %d dealt again", m.Count, p.Hands, p.Deal.Count)
+	if m.Count > 2*4*52 && (p.Hands == 0 || p.Deal.Count == 0) {
+		t.Errorf("%d moves at two tables but %d hands ended and %d dealt again, want a hand over and a new deal", m.Count, p.Hands, p.Deal.Count)
+	}
+	if p.Deal.Count > p.Hands {
+		t.Errorf("dealt again %d times after %d hands", p.Deal.Count, p.Hands)
 	}
 	if p.Diverged != 0 {
 		t.Errorf("diverged = %d, want the four copies of every state equal", p.Diverged)

@@ -100,6 +100,7 @@ type Cluster struct {
 	stateRev  map[string]uint64        // key -> revision of the state this host wrote last
 	hostOf    map[string]string        // rooms hosted elsewhere: key -> host, a cache
 	releasing map[string]chan struct{} // rooms whose entry is being released
+	placing   map[string]*placement    // rooms being placed: later callers wait for the first
 	nodes     map[string]time.Time     // other gateways: last heartbeat
 	incs      map[string]string        // other gateways: their incarnation
 	remote    map[sockKey]*remoteConn  // sockets of other gateways, mirrored here
@@ -124,7 +125,7 @@ func Dial(ctx context.Context, opts Options) (*Cluster, error) {
 	c := &Cluster{
 		opts: opts, log: opts.Log, start: time.Now(),
 		hosted: map[string]uint64{}, stateRev: map[string]uint64{}, hostOf: map[string]string{},
-		releasing: map[string]chan struct{}{}, nodes: map[string]time.Time{}, incs: map[string]string{},
+		releasing: map[string]chan struct{}{}, placing: map[string]*placement{}, nodes: map[string]time.Time{}, incs: map[string]string{},
 		inc:    uuid.NewString()[:8],
 		remote: map[sockKey]*remoteConn{}, perPlayer: map[uuid.UUID]int{}, local: map[uint64]*gateway.Conn{},
 		work: make(chan func(), 4096),
@@ -219,8 +220,42 @@ func (c *Cluster) aliveLocked(node string) bool {
 	return time.Since(seen) < c.opts.DeadAfter
 }
 
-// Place implements room.Host.
+// placement is one Place in progress for a room.
+type placement struct {
+	done  chan struct{}
+	local bool
+	state []byte
+	err   error
+}
+
+// Place implements room.Host. Concurrent calls for one room share the
+// first one's answer, state included (whichever caller gets to the
+// runtime first makes the room; the others find it made).
 func (c *Cluster) Place(kind, name string, create bool) (bool, []byte, error) {
+	k := key(kind, name)
+	c.mu.Lock()
+	if _, ok := c.hosted[k]; ok {
+		c.mu.Unlock()
+		return true, nil, nil // hosted here: the room is made, or being made
+	}
+	if p := c.placing[k]; p != nil {
+		c.mu.Unlock()
+		<-p.done
+		return p.local, p.state, p.err // the same state: whichever caller makes the room restores it
+	}
+	p := &placement{done: make(chan struct{})}
+	c.placing[k] = p
+	c.mu.Unlock()
+	local, state, err := c.placeOnce(kind, name, create)
+	p.local, p.state, p.err = local, state, err
+	c.mu.Lock()
+	delete(c.placing, k)
+	c.mu.Unlock()
+	close(p.done)
+	return local, state, err
+}
+
+func (c *Cluster) placeOnce(kind, name string, create bool) (bool, []byte, error) {
 	k := key(kind, name)
 	c.mu.Lock()
 	wait := c.releasing[k]

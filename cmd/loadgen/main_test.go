@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 
 // fakeGateway speaks the parts of the contract loadgen uses: POST /session,
 // GET /ws with a Bearer token, welcome, ping -> pong, room.join ->
-// room.joined, game.* relayed to the other members with from, /metrics.
+// room.joined, room.relay to the other members, /metrics.
 type fakeGateway struct {
 	srv   *httptest.Server
 	next  atomic.Int64
@@ -91,7 +91,7 @@ func (g *fakeGateway) ws(w http.ResponseWriter, r *http.Request) {
 				g.rooms[d.Room] = append(g.rooms[d.Room], c)
 				g.mu.Unlock()
 				_ = c.Write(ctx, websocket.MessageText, fmt.Appendf(nil, `{"type":"room.joined","data":{"room":%q}}`, d.Room))
-			case strings.HasPrefix(f.Type, "game."):
+			case f.Type == "room.relay":
 				var d struct{ Room string }
 				_ = json.Unmarshal(f.Data, &d)
 				g.mu.Lock()

@@ -164,11 +164,14 @@ func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
 		case "room.joined":
 			joinRec.add(lg.since(joinAt[i].Load(), at))
 			joined.Add(1)
-		case "game.move":
+		case "room.relay":
 			var d struct {
-				TS int64 `json:"ts"`
+				Data struct {
+					TS int64 `json:"ts"`
+				} `json:"data"`
 			}
 			if json.Unmarshal(fr.Data, &d) == nil {
+				d := d.Data
 				delivRec.add(lg.since(d.TS, at))
 				delivered.Add(1)
 			}
@@ -199,7 +202,7 @@ func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
 	sent := lg.pace(ctx, &delivRec, float64(tables)*lg.cfg.Rate, lg.cfg.Duration, func(seq int64) error {
 		table := seq % int64(tables)
 		player := table*4 + (seq/int64(tables))%4
-		return f.send(int(player), fmt.Appendf(nil, `{"type":"game.move","data":{"room":"lg-%d","ts":%d}}`, table, lg.stamp()))
+		return f.send(int(player), fmt.Appendf(nil, `{"type":"room.relay","data":{"room":"lg-%d","data":{"ts":%d}}}`, table, lg.stamp()))
 	}, func() string {
 		return fmt.Sprintf("rooms: %d open, %d delivered", f.open.Load(), delivered.Load())
 	})

@@ -43,10 +43,6 @@ import (
 // 127.1.x.y instead, 200 players per address.
 const tablesPerSource = 50
 
-// threeDiamonds is 3D, card 0 (see package bigtwo): the first play of a
-// table must contain it.
-const threeDiamonds bigtwo.Card = 0
-
 // tables runs the mode.
 func (lg *loadgen) tables(ctx context.Context) (*summary, error) {
 	t := lg.gateway()
@@ -105,12 +101,14 @@ func (lg *loadgen) tables(ctx context.Context) (*summary, error) {
 	return sum, ctx.Err()
 }
 
-// sourceClients returns, when the gateway is on IPv4 loopback, one HTTP
-// client per tablesPerSource tables dialing from its own 127.1.x.y, and how
-// many; nil otherwise (every socket then comes from one address).
+// sourceClients returns, when the gateway is on IPv4 loopback (or
+// localhost, then dialed over IPv4), one HTTP client per tablesPerSource
+// tables dialing from its own 127.1.x.y, and how many; nil otherwise
+// (every socket then comes from one address).
 func sourceClients(lg *loadgen, t target, sockets int) ([]*http.Client, int) {
 	host, err := netip.ParseAddr(t.base.Hostname())
-	if err != nil || !host.Is4() || !host.IsLoopback() {
+	loopback := err == nil && host.Is4() && host.IsLoopback() || t.base.Hostname() == "localhost"
+	if !loopback {
 		return nil, 1
 	}
 	per := 4 * tablesPerSource
@@ -218,55 +216,6 @@ type lgTable struct {
 	seq   int64     // the last frame id's number
 }
 
-// view is what one member knows: its seat, its cards, the latest state.
-// The latest game.hand and game.state are kept as read and decoded when
-// the member looks at them: a player decodes its own state when it may
-// be its turn, which keeps the tool's CPU for reading.
-type view struct {
-	seat     int // -1 until game.seated
-	hand     []bigtwo.Card
-	handRaw  []byte // the latest game.hand frame, nil once decoded
-	state    tableState
-	seated   int    // players seated in state
-	stateRaw []byte // the latest game.state frame, nil once decoded
-}
-
-// current returns the latest game.state.
-func (v *view) current() tableState {
-	if v.stateRaw != nil {
-		var fr tablesFrame
-		if json.Unmarshal(v.stateRaw, &fr) == nil {
-			v.state = fr.Data.tableState
-		}
-		// Only the sitting needs the seats: counted, not decoded.
-		v.seated = bytes.Count(v.stateRaw, []byte(`"player":{`))
-		v.stateRaw = nil
-	}
-	return v.state
-}
-
-// cards returns the latest game.hand.
-func (v *view) cards() []bigtwo.Card {
-	if v.handRaw != nil {
-		var fr tablesFrame
-		if json.Unmarshal(v.handRaw, &fr) == nil {
-			v.hand = fr.Data.Cards
-		}
-		v.handRaw = nil
-	}
-	return v.hand
-}
-
-// tableState is the part of game.state the players read.
-type tableState struct {
-	Status     string        `json:"status"`
-	Turn       *int          `json:"turn"`
-	Leader     *int          `json:"leader"`
-	Current    *bigtwo.Trick `json:"current"`
-	Passes     int           `json:"passes"`
-	FirstTrick bool          `json:"first_trick"`
-}
-
 // inflight is a move or a deal on its way.
 type inflight struct {
 	deal    bool
@@ -280,19 +229,6 @@ type inflight struct {
 	data    json.RawMessage // the first copy of that state
 	differ  bool
 	waiting bool // the state ended the hand
-}
-
-// tablesFrame is any frame a player reads, decoded once: data holds the
-// members of every frame type the players use.
-type tablesFrame struct {
-	Type string          `json:"type"`
-	ID   json.RawMessage `json:"id"`
-	Data struct {
-		Seat  int           `json:"seat"`  // game.seated
-		Cards []bigtwo.Card `json:"cards"` // game.hand
-		Code  string        `json:"code"`  // error
-		tableState
-	} `json:"data"`
 }
 
 // onFrame is every socket's reader's hook (the fleet's raw): b is frame
@@ -371,16 +307,6 @@ func (r *tablesRun) onFrame(i int, b []byte, at time.Time) {
 	}
 }
 
-// frameData returns the data member of the frame b as the gateway writes
-// it (type, then id, then data, last), or nil.
-func frameData(b []byte) []byte {
-	k := bytes.Index(b, []byte(`"data":`))
-	if k < 0 || len(b) == 0 || b[len(b)-1] != '}' {
-		return nil
-	}
-	return b[k+len(`"data":`) : len(b)-1]
-}
-
 // state keeps the game.state frame b that member m read at at, and
 // counts it for the frame in flight.
 func (r *tablesRun) state(tb *lgTable, m int, b []byte, at time.Time) {
@@ -402,11 +328,6 @@ func (r *tablesRun) state(tb *lgTable, m int, b []byte, at time.Time) {
 	}
 	fl.waiting = bytes.Contains(b, []byte(`"status":"waiting"`))
 	r.completeLocked(tb)
-}
-
-// hasPrefix reports whether b starts with p.
-func hasPrefix(b []byte, p string) bool {
-	return len(b) >= len(p) && string(b[:len(p)]) == p
 }
 
 // completeLocked ends the frame in flight once every member has read its
@@ -431,11 +352,6 @@ func (r *tablesRun) completeLocked(tb *lgTable) {
 	if fl.waiting {
 		r.redeal <- tb.first / 4 // never blocks: see redeal
 	}
-}
-
-// idIs reports whether the raw id is the JSON string want.
-func idIs(raw json.RawMessage, want string) bool {
-	return len(raw) == len(want)+2 && raw[0] == '"' && string(raw[1:len(raw)-1]) == want
 }
 
 // sit seats every player and waits until each table's four members have
@@ -607,86 +523,6 @@ func (r *tablesRun) move(t int) error {
 	}
 	r.sent.Add(1)
 	return nil
-}
-
-// moverLocked returns the member whose own view says it is its turn, or
-// -1. Member 0's state says whose turn it is; that member then reads its
-// own.
-func (tb *lgTable) moverLocked() int {
-	s := tb.views[0].current()
-	if s.Status != "playing" || s.Turn == nil {
-		return -1
-	}
-	for m := range tb.views {
-		v := &tb.views[m]
-		if v.seat != *s.Turn {
-			continue
-		}
-		own := v.current()
-		if own.Status == "playing" && own.Turn != nil && *own.Turn == v.seat && own.Leader != nil {
-			return m
-		}
-		return -1
-	}
-	return -1
-}
-
-// game is the hand as this member sees it: its own cards, the trick.
-func (v *view) game() *bigtwo.Game {
-	s := v.current()
-	g := &bigtwo.Game{Turn: *s.Turn, Leader: *s.Leader, Current: s.Current, Passes: s.Passes, FirstTrick: s.FirstTrick, Winner: -1}
-	g.Hands[v.seat] = v.cards()
-	return g
-}
-
-// randomMove returns a move for seat chosen uniformly among every legal
-// play of its hand and, when it may pass, the pass (nil).
-func randomMove(g *bigtwo.Game, seat int, rng *rand.Rand) []bigtwo.Card {
-	hand := g.Hands[seat]
-	sizes := []int{1, 2, 3, 5}
-	var cur bigtwo.Play
-	count := 0
-	if g.Current != nil {
-		cur, _ = bigtwo.Classify(g.Current.Cards)
-		sizes = []int{cur.Combo.Size()}
-		count = 1 // the pass
-	}
-	var pick []bigtwo.Card
-	var idx [5]int
-	var try [5]bigtwo.Card
-	for _, k := range sizes {
-		if k == 0 || k > len(hand) {
-			continue
-		}
-		for i := range k {
-			idx[i] = i
-		}
-		for {
-			for i := range k {
-				try[i] = hand[idx[i]]
-			}
-			p, ok := bigtwo.Classify(try[:k])
-			if ok && (g.Current == nil || p.Beats(cur)) && (!g.FirstTrick || try[0] == threeDiamonds) {
-				count++
-				if rng.IntN(count) == 0 {
-					pick = append(pick[:0], try[:k]...)
-				}
-			}
-			// The next k indexes in lexicographic order.
-			i := k - 1
-			for i >= 0 && idx[i] == len(hand)-k+i {
-				i--
-			}
-			if i < 0 {
-				break
-			}
-			idx[i]++
-			for j := i + 1; j < k; j++ {
-				idx[j] = idx[j-1] + 1
-			}
-		}
-	}
-	return pick
 }
 
 // inFlight counts the tables waiting for a frame.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -173,5 +174,30 @@ func TestRandomMoveIsLegal(t *testing.T) {
 	}
 	if passes == 0 || fives == 0 {
 		t.Errorf("%d plays (%d of five cards), %d passes: want passes and five-card plays among them", plays, fives, passes)
+	}
+}
+
+func TestSourceClients(t *testing.T) {
+	tests := []struct {
+		url     string
+		sockets int
+		want    int // clients, 0 for none
+	}{
+		{"http://127.0.0.1:8080", 10000, 50},
+		{"http://127.0.0.1:8080", 8, 1},
+		{"http://localhost:8080", 201, 2},
+		{"http://[::1]:8080", 10000, 0},
+		{"https://gateway.example.com", 10000, 0},
+	}
+	for _, tt := range tests {
+		u, err := url.Parse(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lg := newLoadgen(config{Timeout: time.Second}, io.Discard)
+		clients, addrs := sourceClients(lg, target{base: u}, tt.sockets)
+		if len(clients) != tt.want || addrs != max(tt.want, 1) {
+			t.Errorf("sourceClients(%s, %d) = %d clients, %d addresses, want %d", tt.url, tt.sockets, len(clients), addrs, tt.want)
+		}
 	}
 }

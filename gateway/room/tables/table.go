@@ -329,9 +329,28 @@ func (t *table) schedule(r *room.Context) {
 	d := t.opts.TurnTimeout
 	if t.s.Seats[seat].Bot {
 		d = 0
+		if !t.humanSeated() {
+			// Only bots are left (the players stood up or logged out):
+			// they play the hand out at a pace watchers can take, not in
+			// a burst that would fill their send queues.
+			d = botPace
+		}
 	}
 	t.s.Deadline = r.Now().Add(d)
 	t.armTurn(r, d)
+}
+
+// botPace is the time between two bot moves at a table with no player.
+const botPace = 250 * time.Millisecond
+
+// humanSeated reports whether a player (not leaving) holds a seat.
+func (t *table) humanSeated() bool {
+	for _, st := range t.s.Seats {
+		if st.Player != nil && !st.Leaving {
+			return true
+		}
+	}
+	return false
 }
 
 // armTurn arms the current turn's timer to fire after d.

@@ -165,3 +165,50 @@ func TestSeatGraceBetweenHands(t *testing.T) {
 		}
 	})
 }
+
+// When the last player leaves mid-hand, the bots play the hand out one
+// move every botPace (250 ms), not in a burst that would overflow a
+// watcher's send queue.
+func TestBotsAloneArePaced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := room.New(zerolog.Nop(), room.Options{}, tables.Kind(tables.Options{TurnTimeout: 30 * time.Second}))
+		defer func() { _ = rt.Shutdown(t.Context()) }()
+		p := &fakeConn{id: 1, who: session.Identity{PlayerID: uuid.New(), SessionID: uuid.New(), Username: "leaver"}}
+		w := &fakeConn{id: 2, who: session.Identity{PlayerID: uuid.New(), SessionID: uuid.New(), Username: "watcher"}}
+		rt.Open(p)
+		rt.Open(w)
+		for _, f := range []struct {
+			c         *fakeConn
+			typ, data string
+		}{
+			{p, "game.sit", `{"table":"alone"}`},
+			{w, "game.watch", `{"table":"alone"}`},
+			{p, "game.start", `{"table":"alone","bots":true}`},
+			{p, "game.stand", `{"table":"alone"}`},
+		} {
+			if err := rt.Frame(f.c.id, gateway.Message{Type: f.typ, Data: json.RawMessage(f.data)}); err != nil {
+				t.Fatalf("%s: %v", f.typ, err)
+			}
+		}
+		synctest.Wait()
+		w.take()
+		for i := range 3 {
+			time.Sleep(250*time.Millisecond - time.Nanosecond)
+			synctest.Wait()
+			for _, m := range w.take() {
+				if m.Type == "game.played" || m.Type == "game.passed" {
+					t.Fatalf("bot move %d came before 250 ms", i)
+				}
+			}
+			time.Sleep(time.Nanosecond)
+			synctest.Wait()
+			moved := false
+			for _, m := range w.take() {
+				moved = moved || m.Type == "game.played" || m.Type == "game.passed" || m.Type == "game.over"
+			}
+			if !moved {
+				t.Fatalf("no bot move at 250 ms (move %d)", i)
+			}
+		}
+	})
+}

@@ -168,8 +168,10 @@ func (c *Conn) fullLocked(n int) bool {
 // after all: 1013). So a module's replies get the same backpressure as the
 // gateway's own; frames for others still go through Send. It returns
 // net.ErrClosed once the socket is closing.
-func (c *Conn) Reply(m Message) error {
-	b := encodeFrame(m)
+func (c *Conn) Reply(m Message) error { return c.replyFrame(encodeFrame(m)) }
+
+// replyFrame queues the encoded frame b as Reply does.
+func (c *Conn) replyFrame(b []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing {
@@ -461,13 +463,5 @@ func (c *Conn) ReplyPrepared(p PreparedMessage) error {
 	if p.b == nil {
 		return errZeroPrepared
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closing {
-		return net.ErrClosed
-	}
-	c.queue = append(c.queue, p.b)
-	c.queued += len(p.b)
-	c.startWriterLocked()
-	return nil
+	return c.replyFrame(p.b)
 }

@@ -150,9 +150,6 @@ func (rt *Runtime) Evict(kind, name string) {
 	rt.mu.Unlock()
 }
 
-// Hosted lists the rooms placed here, for a hand-off.
-func (rt *Runtime) Hosted() []Info { return rt.Rooms() }
-
 func (rt *Runtime) kindNamed(name string) *Kind {
 	for _, k := range rt.kinds {
 		if k.Name == name {

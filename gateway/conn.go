@@ -73,6 +73,7 @@ type Conn struct {
 	workers   sync.WaitGroup
 	authTimer *time.Timer
 	hbTimer   *time.Timer
+	pinging   bool // a heartbeat ping waits for its pong; hbTimer is its deadline
 	expTimer  *time.Timer
 	warnAt    time.Time // when session.expiring is due for the current token
 	warned    bool      // session.expiring was sent for the current token

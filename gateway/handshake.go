@@ -76,16 +76,36 @@ func validKey(k string) bool {
 // hijackRecorder is the ResponseWriter given to websocket.Accept: it keeps
 // the net.Conn that Accept hijacks, which coder/websocket does not expose,
 // so that Conn.abort can drop a socket even while its close handshake runs.
+//
+// It also gives coder/websocket buffers of the socket's own sizes instead
+// of net/http's: Hijack hands over the server's 4 KiB bufio.Reader and
+// 4 KiB bufio.Writer, which coder/websocket keeps for the socket's whole
+// life, 8 KiB of an idle socket's ~12 KiB of heap. Frames larger than a
+// buffer are read and written past it, so small buffers cost only a
+// syscall more for a large frame.
 type hijackRecorder struct {
 	http.ResponseWriter
 	conn net.Conn
+	// readBuf and writeBuf are the sizes of the buffers Hijack returns;
+	// zero keeps net/http's.
+	readBuf, writeBuf int
 }
 
 // Hijack implements http.Hijacker through the wrapped ResponseWriter.
 func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	h.conn = nc
-	return nc, brw, err
+	if err != nil || h.readBuf <= 0 || h.writeBuf <= 0 || brw.Writer.Buffered() > 0 {
+		return nc, brw, err // net/http flushes the 101 on Hijack: never buffered
+	}
+	// Bytes the client sent after its request (a pipelined first frame)
+	// are in net/http's reader, which coder/websocket reads them from
+	// first: that rare socket keeps it.
+	br := brw.Reader
+	if br.Buffered() == 0 {
+		br = bufio.NewReaderSize(nc, h.readBuf)
+	}
+	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(nc, h.writeBuf)), nil
 }
 
 // Unwrap gives http.ResponseController the wrapped ResponseWriter.

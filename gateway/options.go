@@ -62,6 +62,13 @@ type Options struct {
 	// taken. Defaults to 1 MiB.
 	SendQueueBytes int
 
+	// ReadBufferSize and WriteBufferSize are the sizes of a socket's read
+	// and write buffers, which it keeps for its whole life. A frame larger
+	// than a buffer still passes, read or written past the buffer (one
+	// more syscall). Default 1 KiB to read (client frames are small) and
+	// 2 KiB to write (a Big Two game.state fits).
+	ReadBufferSize, WriteBufferSize int
+
 	// MaxSocketsPerPlayer caps the authenticated sockets of one player; a
 	// socket past it is closed with 4008 and the others stay. Negative means
 	// no limit. Defaults to 10.
@@ -148,6 +155,8 @@ func DefaultOptions() Options {
 		WriteTimeout:        10 * time.Second,
 		SendQueue:           64,
 		SendQueueBytes:      1 << 20,
+		ReadBufferSize:      1 << 10,
+		WriteBufferSize:     2 << 10,
 		MaxSocketsPerPlayer: 10,
 		MaxPendingPerIP:     32,
 		MaxPending:          pendingPerCPU * runtime.GOMAXPROCS(0),
@@ -183,6 +192,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SendQueueBytes <= 0 {
 		o.SendQueueBytes = d.SendQueueBytes
+	}
+	if o.ReadBufferSize <= 0 {
+		o.ReadBufferSize = d.ReadBufferSize
+	}
+	if o.WriteBufferSize <= 0 {
+		o.WriteBufferSize = d.WriteBufferSize
 	}
 	if o.MaxSocketsPerPlayer == 0 {
 		o.MaxSocketsPerPlayer = d.MaxSocketsPerPlayer

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -306,4 +307,78 @@ func TestResetIsAbnormalClosure(t *testing.T) {
 	wantMetric(t, reg, 2, "gateway_socket_closes_total", "code", "1006")
 	wantMetric(t, reg, 0, "gateway_socket_closes_total", "code", "1002")
 	wantMetric(t, reg, 1, "gateway_socket_opens_total", "path", "frame", "result", "client_closed")
+}
+
+// Frames larger than the socket's read and write buffers pass whole in
+// both directions, at the default sizes and at tiny ones, and so do frames
+// pipelined with the upgrade request (that socket reads through net/http's
+// reader, which holds them).
+func TestFramesLargerThanBuffers(t *testing.T) {
+	t.Parallel()
+	for _, opts := range []Options{{}, {ReadBufferSize: 16, WriteBufferSize: 16}} {
+		for _, pipelined := range []int{0, 3} {
+			t.Run(fmt.Sprintf("read%d_write%d_pipelined%d", opts.ReadBufferSize, opts.WriteBufferSize, pipelined), func(t *testing.T) {
+				t.Parallel()
+				g := newTestGateway(t, opts)
+				tok, _ := g.token(t, time.Hour)
+				sizes := []int{0, 15, 16, 17, 1000, 1023, 1024, 1025, 2047, 2048, 2049, 6000}
+				echo := func(i int) []byte {
+					return clientFrame(opText, fmt.Sprintf(`{"type":"room.echo","id":%d,"data":%q}`, i, strings.Repeat("e", sizes[i])))
+				}
+				var early []byte
+				for i := range pipelined {
+					early = append(early, echo(i)...)
+				}
+				r := rawDial(t, g, "Authorization: Bearer "+tok+"\r\n", early)
+				if _, p := r.readFrame(t); !strings.Contains(string(p), `"welcome"`) {
+					t.Fatalf("first frame = %.80s, want welcome", p)
+				}
+				for i, n := range sizes {
+					if i >= pipelined {
+						r.write(t, echo(i))
+					}
+					want := fmt.Sprintf(`{"type":"room.echoed","id":%d,"data":%q}`, i, strings.Repeat("e", n))
+					if _, p := r.readFrame(t); string(p) != want {
+						t.Fatalf("echo of %d bytes = %d bytes %.60q..., want %d bytes", n, len(p), p, len(want))
+					}
+				}
+			})
+		}
+	}
+}
+
+// The buffers a socket keeps are the sizes Options give, not net/http's
+// 4 KiB ones, unless the client pipelined bytes behind its request.
+func TestHijackBufferSizes(t *testing.T) {
+	t.Parallel()
+	for _, early := range []string{"", "early"} {
+		got := make(chan [2]int, 1)
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusSwitchingProtocols)
+			hw := &hijackRecorder{ResponseWriter: w, readBuf: 512, writeBuf: 1024}
+			nc, brw, err := hw.Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer nc.Close()
+			got <- [2]int{brw.Reader.Size(), brw.Writer.Size()}
+		}))
+		c, err := net.Dial("tcp", ts.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n" + early)); err != nil {
+			t.Fatal(err)
+		}
+		want := [2]int{512, 1024}
+		if early != "" {
+			want[0] = 4096 // net/http's reader holds the early bytes
+		}
+		if g := <-got; g != want {
+			t.Errorf("early %q: buffer sizes = %v, want %v", early, g, want)
+		}
+		c.Close()
+		ts.Close()
+	}
 }

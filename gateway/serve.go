@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -457,30 +456,60 @@ func firstHeartbeat(interval time.Duration, id uint64) time.Duration {
 // stuck, so its close reply is not awaited.
 const deadPeerCloseWait = 250 * time.Millisecond
 
-// heartbeat pings the peer on the timer's goroutine (which lives only for
-// the round trip) and closes with 1001 if no pong comes within PingTimeout,
-// dropping the connection deadPeerCloseWait after the close frame starts.
-// Pongs are read by the reader, which the Handler never blocks.
+// heartbeat runs on the heartbeat timer's goroutine, which lives only for
+// one round trip. Run at PingInterval, it pings the peer and waits for the
+// pong (read by the reader, which the Handler never blocks), with the timer
+// set to PingTimeout; run by the timer while that ping still waits, the
+// peer missed its heartbeat: 1001, and the connection is dropped
+// deadPeerCloseWait after the close frame starts (which also ends the
+// waiting ping). The timer is the ping's only deadline, so a heartbeat
+// allocates no context and no second timer of its own.
 func (c *Conn) heartbeat() {
 	if !c.enter() {
 		return
 	}
 	defer c.workers.Done()
-	ctx, cancel := context.WithTimeout(c.base, c.srv.opts.PingTimeout)
-	err := c.ws.Ping(ctx)
-	cancel()
+	c.mu.Lock()
+	if c.closing || c.stopped {
+		c.mu.Unlock()
+		return
+	}
+	if c.pinging {
+		c.missedHeartbeatLocked(nil)
+		c.mu.Unlock()
+		return
+	}
+	c.pinging = true
+	c.hbTimer.Reset(c.srv.opts.PingTimeout)
+	c.mu.Unlock()
+
+	// c.base never ends: Ping returns with the pong, or with an error once
+	// the connection is closed.
+	err := c.ws.Ping(c.base)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.pinging = false
 	if c.closing || c.stopped {
 		return
 	}
 	if err != nil {
-		c.srv.log.Info().Err(err).Uint64("conn", c.id).Msg("missed heartbeat")
-		c.closeLocked(websocket.StatusGoingAway, "missed heartbeat", false)
-		c.closeDrop = true // under c.mu still: the writer reads it with the close
+		c.missedHeartbeatLocked(err)
 		return
 	}
 	c.armHeartbeatLocked()
+}
+
+// missedHeartbeatLocked closes the socket of a peer that did not answer
+// its heartbeat (err: why the ping failed, nil if it timed out). c.mu must
+// be held.
+func (c *Conn) missedHeartbeatLocked(err error) {
+	ev := c.srv.log.Info().Uint64("conn", c.id)
+	if err != nil {
+		ev = ev.Err(err)
+	}
+	ev.Msg("missed heartbeat")
+	c.closeLocked(websocket.StatusGoingAway, "missed heartbeat", false)
+	c.closeDrop = true // under c.mu still: the writer reads it with the close
 }
 
 // scheduleExpiryLocked (re)starts the expiry timer for the current token:

@@ -124,7 +124,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hs.source.present {
 		hs.id, hs.err = s.authenticate(r.Context(), hs.source.token)
 	}
-	hw := &hijackRecorder{ResponseWriter: w}
+	hw := &hijackRecorder{ResponseWriter: w, readBuf: s.opts.ReadBufferSize, writeBuf: s.opts.WriteBufferSize}
 	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{subprotocol},
 		InsecureSkipVerify: true, // originAllowed has checked, with a JSON 403

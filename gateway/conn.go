@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -230,7 +231,7 @@ func (c *Conn) waitSpaceLocked(n int) {
 // nothing. c.mu must be held; it is released while waiting.
 func (c *Conn) replyLocked(b []byte) {
 	c.waitSpaceLocked(len(b))
-	_ = c.sendLocked(b) // still full: 1013; closing: nothing to answer
+	c.writeNowLocked(b) // still full: 1013; closing: nothing to answer
 }
 
 // reply is replyLocked for a caller that does not hold c.mu.
@@ -336,19 +337,10 @@ func (c *Conn) startWriterLocked() {
 
 // writeLoop writes queued frames until the queue is empty, then ends; when a
 // close is due it performs the close handshake instead. It is the only
-// goroutine that writes data frames and close frames.
-//
-// WriteTimeout is enforced by one timer per run, reset for each frame,
-// that drops the connection, as a context ending during a write would:
-// writing with c.base, whose Done is nil, spares a context, a timer and
-// coder/websocket's context.AfterFunc for every frame.
+// goroutine that writes close frames; data frames are written by it, or by
+// the reader or the dispatcher themselves while it does not run (see
+// replyLocked).
 func (c *Conn) writeLoop() {
-	var timeout *time.Timer
-	defer func() {
-		if timeout != nil {
-			timeout.Stop()
-		}
-	}()
 	for {
 		c.mu.Lock()
 		if c.closing && (!c.closeFlush || len(c.queue) == 0) {
@@ -383,37 +375,72 @@ func (c *Conn) writeLoop() {
 		c.space.Broadcast()
 		c.mu.Unlock()
 
-		// Counted before the write, so that a client that has read a
-		// frame can rely on its count.
-		c.srv.metrics.sent(encodedFamily(b))
-		if timeout == nil {
-			timeout = time.AfterFunc(c.srv.opts.WriteTimeout, c.writeTimedOut)
-		} else {
-			timeout.Reset(c.srv.opts.WriteTimeout)
-		}
-		err := c.ws.Write(c.base, websocket.MessageText, b)
-		timeout.Stop()
-		if err != nil {
-			// coder/websocket has closed the connection: nothing more
-			// can be written, and the reader sees the end.
+		if err := c.writeFrame(b); err != nil {
 			c.mu.Lock()
-			c.queue, c.queued = nil, 0
-			c.writing = false
-			c.closing = true
-			c.cancel()
-			c.space.Broadcast()
+			c.writeFailedLocked()
 			c.mu.Unlock()
 			return
 		}
 	}
 }
 
-// writeTimedOut runs when a frame's write took longer than WriteTimeout:
-// the peer is not taking frames, so the connection is dropped, which fails
-// the write (and the reader sees the end).
-func (c *Conn) writeTimedOut() {
-	c.srv.log.Info().Uint64("conn", c.id).Msg("write timeout")
-	c.abort()
+// writeFrame writes one data frame, within WriteTimeout. WriteTimeout is
+// the hijacked connection's write deadline, set for the frame and cleared
+// after it: the runtime keeps that timer in the connection's poller entry,
+// so a frame costs no timer, no context and none of the context.AfterFunc
+// coder/websocket would register for a context with a deadline. A frame
+// that misses it drops the peer, as an ending context would.
+func (c *Conn) writeFrame(b []byte) error {
+	// Counted before the write, so that a client that has read a frame
+	// can rely on its count.
+	c.srv.metrics.sent(encodedFamily(b))
+	if c.nc != nil {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+	}
+	err := c.ws.Write(c.base, websocket.MessageText, b)
+	if c.nc != nil {
+		_ = c.nc.SetWriteDeadline(time.Time{}) // the close frame and pings have their own
+	}
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		c.srv.log.Info().Uint64("conn", c.id).Msg("write timeout")
+		c.abort()
+	}
+	return err
+}
+
+// writeFailedLocked records that a write failed: nothing more can be
+// written, and the reader sees the connection's end. c.mu must be held.
+func (c *Conn) writeFailedLocked() {
+	c.queue, c.queued = nil, 0
+	c.writing = false
+	c.closing = true
+	c.cancel()
+	c.space.Broadcast()
+}
+
+// writeNowLocked writes b on the calling goroutine (the reader or the
+// dispatcher, answering their own socket's request) when no writer runs
+// and nothing is queued: the frame needs no writer goroutine, and no
+// other goroutine is woken for it. Otherwise b is queued behind the
+// others. Frames queued meanwhile, or a close requested meanwhile, get the
+// writer once it is done. c.mu must be held; it is released while writing.
+func (c *Conn) writeNowLocked(b []byte) {
+	if c.writing || len(c.queue) > 0 || c.closing || c.stopped {
+		_ = c.sendLocked(b) // closing: nothing to answer
+		return
+	}
+	c.writing = true
+	c.mu.Unlock()
+	err := c.writeFrame(b)
+	c.mu.Lock()
+	if err != nil {
+		c.writeFailedLocked()
+		return
+	}
+	c.writing = false
+	if len(c.queue) > 0 || c.closing {
+		c.startWriterLocked()
+	}
 }
 
 // stop ends the socket's helpers: no new goroutines start, timers stop, the

@@ -57,8 +57,9 @@ var errBadFrame = errors.New("bad frame")
 // encoding/json matches struct fields (case-insensitively, the last
 // duplicate wins).
 //
-// The returned ID and Data alias b: the caller hands b over (the reader
-// never reuses a frame's bytes). It checks b with json.Valid and then walks
+// The returned ID and Data alias b: the reader hands b over with every
+// frame it queues for the Handler, and reuses it only for a frame it
+// answered itself. It checks b with json.Valid and then walks
 // only the top-level members, with no reflection: the reader goroutine
 // runs it for every frame, and both its stack (which never shrinks back)
 // and its allocations stay small that way.

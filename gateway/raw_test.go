@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Raw-frame tests: protocol abuse written byte by byte over net.Conn, for
@@ -380,5 +383,47 @@ func TestHijackBufferSizes(t *testing.T) {
 		}
 		c.Close()
 		ts.Close()
+	}
+}
+
+// The reader reuses the buffer of a frame it answered itself (a ping) for
+// the next frame, but never one handed to the Handler: a Handler's frames
+// keep their bytes while pings stream in behind them.
+func TestHandedFramesKeepTheirBytes(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, Options{MessageRate: rate.Inf, SendQueue: 1000})
+	tok, _ := g.token(t, time.Hour)
+	r := rawDial(t, g, "Authorization: Bearer "+tok+"\r\n", nil)
+	if _, p := r.readFrame(t); !strings.Contains(string(p), `"welcome"`) {
+		t.Fatalf("first frame = %.80s, want welcome", p)
+	}
+	const n = 200
+	var burst []byte
+	for i := range n {
+		burst = append(burst, clientFrame(opText, fmt.Sprintf(`{"type":"room.echo","id":%d,"data":"echo-%04d"}`, i, i))...)
+		burst = append(burst, clientFrame(opText, fmt.Sprintf(`{"type":"ping","id":%d,"data":"ping-%04d-xxxxxxxx"}`, i, i))...)
+	}
+	r.write(t, burst)
+	echoes, pongs := 0, 0
+	for echoes < n || pongs < n {
+		_, p := r.readFrame(t)
+		var f frame
+		if err := json.Unmarshal(p, &f); err != nil {
+			t.Fatalf("frame %q: %v", p, err)
+		}
+		var want string
+		switch f.Type {
+		case "room.echoed":
+			want = fmt.Sprintf(`"echo-%04s"`, f.ID)
+			echoes++
+		case "pong":
+			want = fmt.Sprintf(`"ping-%04s-xxxxxxxx"`, f.ID)
+			pongs++
+		default:
+			t.Fatalf("unexpected frame %s", p)
+		}
+		if string(f.Data) != want {
+			t.Fatalf("%s %s carries %s, want %s", f.Type, f.ID, f.Data, want)
+		}
 	}
 }

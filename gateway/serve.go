@@ -242,49 +242,104 @@ func (s *Server) admit(c *Conn, id session.Identity, via authPath, authStart tim
 // Handler works.
 func (s *Server) readLoop(c *Conn) error {
 	for {
-		typ, b, err := c.ws.Read(c.base)
+		typ, buf, err := s.readFrame(c)
 		if err != nil {
 			return s.readFailed(c, err)
 		}
-		if c.isClosing() {
-			continue // read on until the peer answers the close
-		}
-		if c.limiter != nil && !c.limiter.AllowN(s.opts.Now(), 1) {
-			s.log.Warn().Uint64("conn", c.id).Msg("message rate exceeded")
-			c.close(StatusRateLimited, "rate limit exceeded", false)
-			continue
-		}
-		if typ != websocket.MessageText {
-			s.metrics.received(famOther)
-			c.sendError(nil, "bad_request", "binary frames are not supported")
-			continue
-		}
-		if !utf8.Valid(b) {
-			s.metrics.received(famOther)
-			c.close(websocket.StatusInvalidFramePayloadData, "invalid utf-8", false)
-			continue
-		}
-		m, err := decodeFrame(b)
-		if err != nil {
-			s.metrics.received(famOther)
-			c.sendError(nil, "bad_request", strings.TrimSuffix(err.Error(), ": "+errBadFrame.Error()))
-			continue
-		}
-		s.metrics.received(typeFamily(m.Type))
-		switch {
-		case m.Type == "auth":
-			c.sendError(m.ID, "already_authenticated", "this socket is already authenticated")
-		case m.Type == "ping" && len(m.Data) > maxPingData:
-			c.sendError(m.ID, "bad_request", "ping data is limited to 1 KiB")
-		case m.Type == "ping":
-			c.reply(Message{Type: "pong", ID: m.ID, Data: m.Data})
-		case m.Type == "pong":
-		default: // auth.refresh, and every other type for the Handler
-			if !c.enqueue(m) {
-				continue
-			}
+		if !s.handleFrame(c, typ, *buf) {
+			s.releaseFrame(buf) // nothing kept its bytes
 		}
 	}
+}
+
+// maxPooledFrame is the largest read buffer kept for the next frame; a
+// larger one (a rare big frame) is left to the garbage collector.
+const maxPooledFrame = 8 << 10
+
+// readFrame reads the socket's next data frame into a pooled buffer.
+func (s *Server) readFrame(c *Conn) (websocket.MessageType, *[]byte, error) {
+	typ, r, err := c.ws.Reader(c.base)
+	if err != nil {
+		return 0, nil, err
+	}
+	buf, _ := s.frames.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	*buf, err = readAllInto(r, (*buf)[:0])
+	if err != nil {
+		s.releaseFrame(buf)
+		return 0, nil, err
+	}
+	return typ, buf, nil
+}
+
+// releaseFrame gives a read buffer back to the pool, unless it grew past
+// maxPooledFrame.
+func (s *Server) releaseFrame(buf *[]byte) {
+	if cap(*buf) <= maxPooledFrame {
+		s.frames.Put(buf)
+	}
+}
+
+// readAllInto is io.ReadAll appending to b.
+func readAllInto(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // room to read into
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+// handleFrame handles one data frame of an authenticated socket, read into
+// b. It reports whether b was handed on (a frame queued for the
+// dispatcher keeps its bytes); otherwise the caller may reuse b.
+func (s *Server) handleFrame(c *Conn, typ websocket.MessageType, b []byte) (kept bool) {
+	if c.isClosing() {
+		return false // read on until the peer answers the close
+	}
+	if c.limiter != nil && !c.limiter.AllowN(s.opts.Now(), 1) {
+		s.log.Warn().Uint64("conn", c.id).Msg("message rate exceeded")
+		c.close(StatusRateLimited, "rate limit exceeded", false)
+		return false
+	}
+	if typ != websocket.MessageText {
+		s.metrics.received(famOther)
+		c.sendError(nil, "bad_request", "binary frames are not supported")
+		return false
+	}
+	if !utf8.Valid(b) {
+		s.metrics.received(famOther)
+		c.close(websocket.StatusInvalidFramePayloadData, "invalid utf-8", false)
+		return false
+	}
+	m, err := decodeFrame(b)
+	if err != nil {
+		s.metrics.received(famOther)
+		c.sendError(nil, "bad_request", strings.TrimSuffix(err.Error(), ": "+errBadFrame.Error()))
+		return false
+	}
+	s.metrics.received(typeFamily(m.Type))
+	switch {
+	case m.Type == "auth":
+		c.sendError(m.ID, "already_authenticated", "this socket is already authenticated")
+	case m.Type == "ping" && len(m.Data) > maxPingData:
+		c.sendError(m.ID, "bad_request", "ping data is limited to 1 KiB")
+	case m.Type == "ping":
+		c.reply(Message{Type: "pong", ID: m.ID, Data: m.Data})
+	case m.Type == "pong":
+	default: // auth.refresh, and every other type for the Handler
+		return c.enqueue(m)
+	}
+	return false
 }
 
 // readFailed turns a read error into the socket's end: a close by the peer

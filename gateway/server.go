@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +62,10 @@ type Server struct {
 	metrics *Metrics // opts.Metrics
 	reg     *registry
 	nextID  atomic.Uint64
+	// frames holds read buffers (*[]byte) between frames: a socket takes
+	// one only once a frame has begun to arrive (an idle socket holds
+	// none) and gives it back unless the frame was handed on.
+	frames sync.Pool
 }
 
 // NewServer returns a Server that authenticates with auth and hands sockets

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -175,6 +176,9 @@ type memConn struct {
 	once *sync.Once
 	mu   sync.Mutex // guards rest
 	rest []byte     // of the last chunk read
+
+	wmu     sync.Mutex // guards writeBy
+	writeBy time.Time  // the write deadline, zero for none
 }
 
 func (c *memConn) Read(p []byte) (int, error) {
@@ -192,15 +196,28 @@ func (c *memConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// Write honours the write deadline set when it starts, as a real
+// connection does, failing with os.ErrDeadlineExceeded.
 func (c *memConn) Write(p []byte) (int, error) {
 	select {
 	case <-c.done:
 		return 0, net.ErrClosed
 	default:
 	}
+	c.wmu.Lock()
+	by := c.writeBy
+	c.wmu.Unlock()
+	var expired <-chan time.Time
+	if !by.IsZero() {
+		t := time.NewTimer(time.Until(by))
+		defer t.Stop()
+		expired = t.C
+	}
 	select {
 	case <-c.done:
 		return 0, net.ErrClosed
+	case <-expired:
+		return 0, os.ErrDeadlineExceeded
 	case c.out <- append([]byte(nil), p...):
 		return len(p), nil
 	}
@@ -211,8 +228,13 @@ func (c *memConn) Close() error {
 	return nil
 }
 
-func (c *memConn) LocalAddr() net.Addr              { return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 80} }
-func (c *memConn) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1234} }
-func (c *memConn) SetDeadline(time.Time) error      { return nil }
-func (c *memConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *memConn) LocalAddr() net.Addr             { return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 80} }
+func (c *memConn) RemoteAddr() net.Addr            { return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1234} }
+func (c *memConn) SetDeadline(time.Time) error     { return nil }
+func (c *memConn) SetReadDeadline(time.Time) error { return nil }
+func (c *memConn) SetWriteDeadline(t time.Time) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.writeBy = t
+	return nil
+}

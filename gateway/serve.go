@@ -226,9 +226,10 @@ func (s *Server) admit(c *Conn, id session.Identity, via authPath, authStart tim
 	if s.opts.MessageRate != rate.Inf {
 		c.limiter = rate.NewLimiter(s.opts.MessageRate, s.opts.MessageBurst)
 	}
-	if err := c.sendLocked(welcome); err != nil {
-		return fmt.Errorf("welcome: %w", err)
+	if c.closing { // revoked or drained since the registry took it
+		return fmt.Errorf("welcome: %w", net.ErrClosed)
 	}
+	c.writeNowLocked(welcome) // on this goroutine: no writer to start
 	c.armHeartbeatLocked()
 	c.scheduleExpiryLocked(s.opts.Now())
 	s.log.Debug().Uint64("conn", c.id).Str("session_id", id.SessionID.String()).Msg("socket authenticated")

@@ -21,8 +21,10 @@ import (
 // (Server.serve) for the rest of the socket's life; a
 // writer only while frames are queued (or a close is due); a dispatcher
 // only while routed frames wait for the Handler; timers are time.AfterFunc.
-// An idle authenticated socket therefore owns one goroutine, its
-// WebSocket, this struct, a rate limiter and two timers.
+// The reader and the dispatcher write their own replies while no writer
+// runs (writeNowLocked). An idle authenticated socket therefore owns one
+// goroutine, its WebSocket with its two small buffers, this struct, a rate
+// limiter and two timers.
 //
 // All methods are safe for concurrent use.
 type Conn struct {

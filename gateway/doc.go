@@ -12,7 +12,11 @@
 // gateway/room is the room runtime that implements Handler).
 //
 // Per-socket cost is kept small on purpose: an idle authenticated socket
-// has one goroutine (its reader), no writer goroutine or channel, and its
-// timers are time.AfterFunc. Writer and dispatcher goroutines exist only
-// while they have work.
+// has one goroutine (its reader), no writer goroutine or channel, read and
+// write buffers of 1 and 2 KiB (Options.ReadBufferSize, WriteBufferSize)
+// instead of net/http's 4 + 4 KiB, and its timers are time.AfterFunc. A
+// frame's read buffer comes from a pool once the frame arrives; a reply
+// to the socket's own request is written by the goroutine that made it
+// when no writer runs; writer and dispatcher goroutines exist only while
+// they have work.
 package gateway

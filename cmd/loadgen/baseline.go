@@ -31,7 +31,7 @@ func (lg *loadgen) baseline(ctx context.Context) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := target{base: child.url, pid: child.pid()}
+	t := target{base: child.url, pid: child.pid(), pidFrom: "baseline child"}
 	sum := lg.newSummary("baseline", t)
 	err = lg.connectHold(ctx, sum, t, slices.Repeat([]string{"baseline"}, lg.cfg.N))
 	return sum, errors.Join(err, child.stop())

@@ -96,10 +96,14 @@ func (lg *loadgen) withProgress(ctx context.Context, f func(ctx context.Context)
 	return f(ctx)
 }
 
-// target is a server to measure: its base URL and, if known, its pid.
+// target is a server to measure: its base URL and, if known, its pid,
+// how it was found ("-pid", "listening on port 8080", "baseline child"),
+// or why it is not known.
 type target struct {
-	base *url.URL
-	pid  int
+	base    *url.URL
+	pid     int
+	pidFrom string
+	pidErr  error
 }
 
 func (t target) wsURL() string {
@@ -142,9 +146,9 @@ func parallel(ctx context.Context, n, c int, f func(i int)) {
 	wg.Wait()
 }
 
-// createSessions posts n anonymous sessions, c at a time, and returns the
-// access tokens of those created.
-func (lg *loadgen) createSessions(ctx context.Context, t target, n int) ([]string, *phase) {
+// createSessions posts n anonymous sessions, c at a time, records the
+// phase and its CPU in sum and returns the access tokens of those created.
+func (lg *loadgen) createSessions(ctx context.Context, sum *summary, t target, n int) []string {
 	var rec recorder
 	tokens := make([]string, n)
 	lg.setStatus(func() string {
@@ -152,6 +156,7 @@ func (lg *loadgen) createSessions(ctx context.Context, t target, n int) ([]strin
 		return fmt.Sprintf("sessions: %d/%d created, %d errors", ok, n, failed)
 	})
 	start := time.Now()
+	cpu0 := sum.CPU.read()
 	parallel(ctx, n, lg.cfg.C, func(i int) {
 		t0 := time.Now()
 		tok, err := lg.postSession(ctx, t)
@@ -162,14 +167,15 @@ func (lg *loadgen) createSessions(ctx context.Context, t target, n int) ([]strin
 		rec.add(time.Since(t0))
 		tokens[i] = tok
 	})
-	p := rec.phase(time.Since(start))
+	sum.Sessions = rec.phase(time.Since(start))
+	sum.CPU.phase("sessions", cpu0, sum.Sessions.Count, "session")
 	out := tokens[:0]
 	for _, tok := range tokens {
 		if tok != "" {
 			out = append(out, tok)
 		}
 	}
-	return out, p
+	return out
 }
 
 // postSession creates one anonymous session and returns its access token.

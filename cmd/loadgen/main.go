@@ -85,6 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	sum, err := lg.withProgress(ctx, modes[mode])
 	if sum != nil {
+		sum.finish()
 		if cfg.JSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
@@ -132,7 +133,7 @@ func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&cfg.Rate, "rate", 0, "ping: pings per second in all (default 1000); rooms: game frames per second per table (default 1); tables: moves per second per table (default 1)")
 	fs.IntVar(&cfg.Tables, "tables", 100, "rooms, tables: four-player tables")
 	fs.BoolVar(&cfg.JSON, "json", false, "write the summary as JSON")
-	fs.IntVar(&cfg.PID, "pid", 0, "the gateway's pid, to read its RSS from /proc when /metrics has no process_resident_memory_bytes")
+	fs.IntVar(&cfg.PID, "pid", 0, "the gateway's pid, to read its CPU time from /proc/<pid>/stat (and its RSS from /proc when /metrics has no process_resident_memory_bytes); by default the one process listening on -url's port, when that is on loopback")
 	fs.BoolVar(&cfg.Baseline, "baseline", false, "connect: run the baseline first in the same run and compare")
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "bound on one request, dial or awaited frame")
 	fs.IntVar(&cfg.Min, "min", 0, "churn: clients at the start and the end (default -n/3); -n is the peak at mid-run")

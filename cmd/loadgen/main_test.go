@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/coder/websocket"
+	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 )
 
@@ -137,12 +140,14 @@ func TestRunModes(t *testing.T) {
 		if s.Memory == nil || s.Memory.Source != "metrics" || s.Memory.Before == 0 {
 			t.Errorf("memory = %+v, want figures from /metrics", s.Memory)
 		}
+		checkCPU(t, s, []string{"sessions", "connect", "hold"}, map[string]int64{"sessions": 20, "connect": 20, "hold": 20})
 	})
 	t.Run("ping", func(t *testing.T) {
 		s := runJSON(t, "ping", "-url", g.srv.URL, "-n", "10", "-rate", "200", "-duration", "200ms")
 		if s.Ping == nil || s.Ping.Sent == 0 || s.Ping.Count != s.Ping.Sent || s.Ping.Lost != 0 {
-			t.Errorf("ping = %+v, want every ping answered", s.Ping)
+			t.Fatalf("ping = %+v, want every ping answered", s.Ping)
 		}
+		checkCPU(t, s, []string{"sessions", "connect", "ping"}, map[string]int64{"connect": 10, "ping": s.Ping.Count})
 	})
 	t.Run("rooms", func(t *testing.T) {
 		s := runJSON(t, "rooms", "-url", g.srv.URL, "-tables", "3", "-rate", "20", "-duration", "200ms")
@@ -151,9 +156,41 @@ func TestRunModes(t *testing.T) {
 		}
 		d := s.Delivery
 		if d == nil || d.Sent == 0 || d.Count != 3*d.Sent || d.Lost != 0 {
-			t.Errorf("delivery = %+v, want 3 deliveries per frame sent", d)
+			t.Fatalf("delivery = %+v, want 3 deliveries per frame sent", d)
 		}
+		checkCPU(t, s, []string{"sessions", "connect", "join", "relay"}, map[string]int64{"join": 12, "relay": d.Sent})
 	})
+}
+
+// checkCPU checks that s has a CPU figure for each phase in order, the
+// target's and the tool's, with the given operation counts. The fake
+// gateway runs in the test's process, so the load tool finds its own pid
+// listening on the port.
+func checkCPU(t *testing.T, s summary, phases []string, ops map[string]int64) {
+	t.Helper()
+	c := s.CPU
+	if c == nil {
+		t.Fatalf("no cpu figures; notes %q", s.Notes)
+	}
+	if c.ServerPID != os.Getpid() || c.ToolPID != os.Getpid() || !strings.HasPrefix(c.ServerPIDFrom, "listening on port ") {
+		t.Errorf("cpu server pid %d (%s), tool pid %d, want both %d, found listening", c.ServerPID, c.ServerPIDFrom, c.ToolPID, os.Getpid())
+	}
+	var names []string
+	for _, p := range c.Phases {
+		names = append(names, p.Name)
+		if p.Server == nil || p.Tool == nil || p.Seconds <= 0 {
+			t.Errorf("cpu phase %+v: want server and tool figures over a positive time", p)
+		}
+		if want, ok := ops[p.Name]; ok && p.Ops != want {
+			t.Errorf("cpu phase %s: ops = %d, want %d", p.Name, p.Ops, want)
+		}
+	}
+	if diff := cmp.Diff(phases, names); diff != "" {
+		t.Errorf("cpu phases mismatch (-want +got):\n%s", diff)
+	}
+	if !slices.ContainsFunc(s.Notes, func(n string) bool { return strings.Contains(n, "load tool's own process") }) {
+		t.Errorf("notes = %q, want one saying the target is the tool's own process", s.Notes)
+	}
 }
 
 func TestRunChurn(t *testing.T) {

@@ -17,16 +17,29 @@ import (
 const grace = 5 * time.Second
 
 func (lg *loadgen) newSummary(mode string, t target) *summary {
-	return &summary{Mode: mode, Target: t.base.String(), Started: time.Now().UTC().Truncate(time.Second)}
+	return &summary{Mode: mode, Target: t.base.String(), Started: time.Now().UTC().Truncate(time.Second),
+		CPU: newCPUStats(t), pidErr: t.pidErr}
 }
 
-func (lg *loadgen) gateway() target { return target{base: lg.cfg.URL, pid: lg.cfg.PID} }
+// gateway is the target of -url, with the pid of -pid, else that of the
+// process listening on its port when it is on this machine.
+func (lg *loadgen) gateway() target {
+	t := target{base: lg.cfg.URL, pid: lg.cfg.PID, pidFrom: "-pid"}
+	if t.pid == 0 {
+		port := t.base.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[t.base.Scheme]
+		}
+		t.pid, t.pidFrom, t.pidErr = findPID(t.base.Hostname(), port)
+	}
+	return t
+}
 
 // sessions measures POST /session: -n requests, -c at a time.
 func (lg *loadgen) sessions(ctx context.Context) (*summary, error) {
 	t := lg.gateway()
 	sum := lg.newSummary("sessions", t)
-	_, sum.Sessions = lg.createSessions(ctx, t, lg.cfg.N)
+	lg.createSessions(ctx, sum, t, lg.cfg.N)
 	if sum.Sessions.ErrorKinds["http 429"] > 0 {
 		sum.Notes = append(sum.Notes, "429s: run the gateway with GATEWAY_SESSION_RATE=off for a load test")
 	}
@@ -44,8 +57,7 @@ func (lg *loadgen) connect(ctx context.Context) (*summary, error) {
 			return sum, fmt.Errorf("baseline: %w", err)
 		}
 	}
-	tokens, sp := lg.createSessions(ctx, t, lg.cfg.N)
-	sum.Sessions = sp
+	tokens := lg.createSessions(ctx, sum, t, lg.cfg.N)
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
@@ -62,7 +74,9 @@ func (lg *loadgen) connectHold(ctx context.Context, sum *summary, t target, toke
 	f, mt := lg.openFleet(ctx, sum, t, tokens, nil)
 	defer f.close()
 	start := time.Now()
+	cpu0 := sum.CPU.read()
 	f.hold(ctx, lg.cfg.Duration, "hold")
+	sum.CPU.phase("hold", cpu0, f.open.Load(), "socket held")
 	lg.finishHold(ctx, sum, f, mt, time.Since(start))
 	return ctx.Err()
 }
@@ -74,7 +88,9 @@ func (lg *loadgen) openFleet(ctx context.Context, sum *summary, t target, tokens
 	mt := &memTracker{p: lg.probe(t)}
 	mt.before(ctx)
 	f := lg.newFleet(ctx, len(tokens), onFrame)
+	cpu0 := sum.CPU.read()
 	sum.Connect = f.connect(t.wsURL(), tokens)
+	sum.CPU.phase("connect", cpu0, sum.Connect.Count, "socket connected")
 	sum.Sockets = int(f.open.Load())
 	mt.connected(ctx)
 	return f, mt
@@ -103,8 +119,7 @@ func deliveries(ctx context.Context, rec *recorder, elapsed time.Duration, sent,
 func (lg *loadgen) ping(ctx context.Context) (*summary, error) {
 	t := lg.gateway()
 	sum := lg.newSummary("ping", t)
-	tokens, sp := lg.createSessions(ctx, t, lg.cfg.N)
-	sum.Sessions = sp
+	tokens := lg.createSessions(ctx, sum, t, lg.cfg.N)
 	if perSocket := lg.cfg.Rate / float64(max(len(tokens), 1)); perSocket > 40 {
 		sum.Notes = append(sum.Notes, fmt.Sprintf("%.0f pings/s per socket is near the gateway's message rate limit (50/s by default)", perSocket))
 	}
@@ -131,6 +146,7 @@ func (lg *loadgen) ping(ctx context.Context) (*summary, error) {
 		return sum, errors.New("no socket open")
 	}
 	start := time.Now()
+	cpu0 := sum.CPU.read()
 	sent := lg.pace(ctx, &rec, lg.cfg.Rate, lg.cfg.Duration, func(seq int64) error {
 		i := open[int(seq%int64(len(open)))]
 		return f.send(i, fmt.Appendf(nil, `{"type":"ping","id":"%d"}`, lg.stamp()))
@@ -139,6 +155,7 @@ func (lg *loadgen) ping(ctx context.Context) (*summary, error) {
 	})
 	elapsed := time.Since(start)
 	sum.Ping = deliveries(ctx, &rec, elapsed, sent, sent, &recv)
+	sum.CPU.phase("ping", cpu0, sum.Ping.Count, "round trip")
 	lg.finishHold(ctx, sum, f, mt, elapsed)
 	return sum, ctx.Err()
 }
@@ -151,8 +168,7 @@ func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
 	sum := lg.newSummary("rooms", t)
 	tables := lg.cfg.Tables
 	sum.Tables = tables
-	tokens, sp := lg.createSessions(ctx, t, 4*tables)
-	sum.Sessions = sp
+	tokens := lg.createSessions(ctx, sum, t, 4*tables)
 	if len(tokens) != 4*tables {
 		return sum, fmt.Errorf("rooms: only %d of %d sessions created", len(tokens), 4*tables)
 	}
@@ -187,6 +203,7 @@ func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
 
 	lg.setStatus(func() string { return fmt.Sprintf("join: %d/%d seated", joined.Load(), len(tokens)) })
 	start := time.Now()
+	cpu0 := sum.CPU.read()
 	parallel(ctx, len(tokens), lg.cfg.C, func(i int) {
 		joinAt[i].Store(lg.stamp())
 		if err := f.send(i, fmt.Appendf(nil, `{"type":"room.join","data":{"room":"lg-%d"}}`, i/4)); err != nil {
@@ -197,8 +214,10 @@ func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
 		joinRec.fail(fmt.Errorf("%d joins unanswered: %w", int64(len(tokens))-joined.Load(), errLost))
 	}
 	sum.Join = joinRec.phase(time.Since(start))
+	sum.CPU.phase("join", cpu0, sum.Join.Count, "join")
 
 	start = time.Now()
+	cpu0 = sum.CPU.read()
 	sent := lg.pace(ctx, &delivRec, float64(tables)*lg.cfg.Rate, lg.cfg.Duration, func(seq int64) error {
 		table := seq % int64(tables)
 		player := table*4 + (seq/int64(tables))%4
@@ -208,6 +227,7 @@ func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
 	})
 	elapsed := time.Since(start)
 	sum.Delivery = deliveries(ctx, &delivRec, elapsed, sent, 3*sent, &delivered)
+	sum.CPU.phase("relay", cpu0, sent, "frame sent (to 3)")
 	lg.finishHold(ctx, sum, f, mt, elapsed)
 	return sum, ctx.Err()
 }

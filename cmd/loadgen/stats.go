@@ -256,12 +256,30 @@ type summary struct {
 	InBand  *phase      `json:"in_band_refresh,omitempty"`
 	Churn   *churnStats `json:"churn,omitempty"`
 	// Play is the tables mode's Big Two play (tables.go).
-	Play     *tablesPlay `json:"play,omitempty"`
-	Memory   *memory     `json:"memory,omitempty"`
-	Baseline *summary    `json:"baseline,omitempty"`
+	Play   *tablesPlay `json:"play,omitempty"`
+	Memory *memory     `json:"memory,omitempty"`
+	// CPU is the target's and the load tool's CPU time in each phase.
+	CPU      *cpuStats `json:"cpu,omitempty"`
+	Baseline *summary  `json:"baseline,omitempty"`
 	// ConnectVsBaseline is Connect.Rate / Baseline.Connect.Rate.
 	ConnectVsBaseline float64  `json:"connect_rate_vs_baseline,omitempty"`
 	Notes             []string `json:"notes,omitempty"`
+
+	pidErr error // why the target's pid is not known
+}
+
+// finish adds the notes on what could not be measured, here and in the
+// baseline, once the run is over.
+func (s *summary) finish() {
+	if s.CPU != nil {
+		s.Notes = append(s.Notes, s.CPU.notes(s.pidErr)...)
+		if len(s.CPU.Phases) == 0 {
+			s.CPU = nil
+		}
+	}
+	if s.Baseline != nil {
+		s.Baseline.finish()
+	}
 }
 
 // writeText prints s for people.
@@ -313,6 +331,7 @@ func (s *summary) writeText(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	s.CPU.writeText(w)
 	for _, n := range s.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}

@@ -151,7 +151,11 @@ func TestWriteText(t *testing.T) {
 		Mode: "connect", Target: "http://127.0.0.1:8080", Sockets: 2,
 		Connect: &phase{Count: 2, Errors: 1, Seconds: 1, Rate: 2, Latency: latency{P50: 1, P90: 2, P99: 3, Max: 4},
 			ErrorKinds: map[string]int64{"http 429": 1}},
-		Memory:            &memory{Source: "metrics", Sockets: 2, Before: 1 << 20, Connected: 2 << 20, End: 2 << 20, PerSocketConnected: 512, PerSocketEnd: 512},
+		Memory: &memory{Source: "metrics", Sockets: 2, Before: 1 << 20, Connected: 2 << 20, End: 2 << 20, PerSocketConnected: 512, PerSocketEnd: 512},
+		CPU: &cpuStats{ServerPID: 41, ServerPIDFrom: "-pid", ToolPID: 42, TickMS: 10, Phases: []cpuPhase{
+			{Name: "connect", Seconds: 1, Ops: 2, Per: "socket connected", Server: &cpuUse{Seconds: 0.01, PerOpUS: 5000, Cores: 0.01}, Tool: &cpuUse{Seconds: 0.02, PerOpUS: 10000, Cores: 0.02}},
+			{Name: "hold", Seconds: 30, Ops: 0, Per: "socket held", Tool: &cpuUse{}},
+		}},
 		Baseline:          &summary{Mode: "baseline", Target: "http://127.0.0.1:1", Connect: &phase{Count: 2, Rate: 4}},
 		ConnectVsBaseline: 0.5,
 	}
@@ -163,6 +167,9 @@ func TestWriteText(t *testing.T) {
 		"1 × http 429",
 		"per socket 512.0 KiB connected",
 		"connect rate vs baseline: 0.50×",
+		"cpu       server pid 41 (-pid), load tool pid 42; utime+stime from /proc, in 10 ms ticks",
+		"connect        1.00        2 socket connected          0.01    5000.0   0.01         0.02   10000.0   0.02",
+		"hold          30.00        0 socket held                  -         -      -         0.00         -   0.00",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("writeText output lacks %q:\n%s", want, b.String())
@@ -180,6 +187,61 @@ func TestChurnTarget(t *testing.T) {
 	} {
 		if got := churnTarget(tt.at, d, 1000, 3000); got != tt.want {
 			t.Errorf("churnTarget(%v, %v, 1000, 3000) = %d, want %d", tt.at, d, got, tt.want)
+		}
+	}
+}
+
+func TestCPURecord(t *testing.T) {
+	at := time.Unix(1000, 0)
+	r := func(sec float64, server, tool time.Duration, serverOK bool) cpuReading {
+		return cpuReading{at: at.Add(time.Duration(sec * float64(time.Second))), server: server, serverOK: serverOK, tool: tool, toolOK: true}
+	}
+	var c cpuStats
+	// A hold of 2 s + 2 s around a burst: 1.5 s of server CPU and 0.5 s of
+	// the tool's over 1,000 sockets.
+	var hold cpuSpan
+	hold.add(r(0, 10*time.Second, 5*time.Second, true), r(2, 10500*time.Millisecond, 5200*time.Millisecond, true))
+	hold.add(r(3, 12*time.Second, 6*time.Second, true), r(5, 13*time.Second, 6300*time.Millisecond, true))
+	c.record("hold", hold, 1000, "socket held")
+	// The server's pid went away before the end of this one.
+	var lost cpuSpan
+	lost.add(r(0, time.Second, time.Second, true), r(1, 0, 1100*time.Millisecond, false))
+	c.record("ping", lost, 0, "round trip")
+	want := []cpuPhase{
+		{Name: "hold", Seconds: 4, Ops: 1000, Per: "socket held",
+			Server: &cpuUse{Seconds: 1.5, PerOpUS: 1500, Cores: 0.38}, Tool: &cpuUse{Seconds: 0.5, PerOpUS: 500, Cores: 0.13}},
+		{Name: "ping", Seconds: 1, Per: "round trip", Tool: &cpuUse{Seconds: 0.1, Cores: 0.1}},
+	}
+	if diff := cmp.Diff(want, c.Phases); diff != "" {
+		t.Errorf("cpu phases mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestCPUNotes(t *testing.T) {
+	tests := []struct {
+		name   string
+		c      cpuStats
+		pidErr error
+		want   string
+	}{
+		{"not found", cpuStats{ToolPID: 2}, errors.New("find listener: nothing listens on TCP port 8080"), "server CPU not measured: find listener: nothing listens on TCP port 8080; pass -pid"},
+		{"own process", cpuStats{ServerPID: 2, ToolPID: 2}, nil, "the target runs in the load tool's own process: its CPU figures include the tool's"},
+		{"exited", cpuStats{ServerPID: 3, ToolPID: 2, serverErr: errors.New("read cpu of 3: gone")}, nil, "server CPU partly measured: read cpu of 3: gone"},
+		{"measured", cpuStats{ServerPID: 3, ToolPID: 2}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := strings.Join(tt.c.notes(tt.pidErr), "; "); got != tt.want {
+				t.Errorf("notes = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFindPIDNotLocal(t *testing.T) {
+	for _, host := range []string{"gateway.example.com", "10.0.0.7"} {
+		if pid, _, err := findPID(host, "8080"); err == nil || !strings.Contains(err.Error(), "not on loopback") {
+			t.Errorf("findPID(%q) = %d, %v, want an error saying it is not on loopback", host, pid, err)
 		}
 	}
 }

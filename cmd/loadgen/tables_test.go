@@ -133,6 +133,7 @@ func TestTablesMode(t *testing.T) {
 	if s.Memory == nil || s.Memory.Before == 0 || s.Memory.End == 0 {
 		t.Errorf("memory = %+v, want RSS before and after play", s.Memory)
 	}
+	checkCPU(t, s, []string{"sessions", "connect", "sit", "deal", "play"}, map[string]int64{"sit": 8, "deal": 2, "play": m.Count})
 }
 
 // TestRandomMoveIsLegal plays whole hands with randomMove chosen from each

@@ -344,19 +344,24 @@ func (f *fleet) holdPhase(elapsed time.Duration) *phase {
 	return p
 }
 
-// hold keeps the sockets open for d (or until ctx ends), the readers
-// answering the server's heartbeats.
-func (f *fleet) hold(ctx context.Context, d time.Duration, what string) {
-	end := time.Now().Add(d)
+// holdStatus makes the progress line count the sockets held (what) and
+// the time left until end.
+func (f *fleet) holdStatus(what string, end time.Time) {
 	f.lg.setStatus(func() string {
 		_, failed := f.dropped.counts()
 		return fmt.Sprintf("%s: %d open, %d dropped, %.0fs left", what, f.open.Load(), failed, max(0, time.Until(end).Seconds()))
 	})
-	t := time.NewTimer(d)
-	defer t.Stop()
+}
+
+// waitUntil waits until t and reports true, or false if ctx ends first.
+func waitUntil(ctx context.Context, t time.Time) bool {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
 	select {
 	case <-ctx.Done():
-	case <-t.C:
+		return false
+	case <-timer.C:
+		return true
 	}
 }
 

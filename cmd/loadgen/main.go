@@ -113,6 +113,9 @@ type config struct {
 	Baseline bool
 	Timeout  time.Duration
 	Min      int // churn: clients at the start and the end
+	// Sample is how often a hold reads the target's memory, besides 5 s
+	// after all sockets are open and at the end; 0 for never.
+	Sample time.Duration
 }
 
 // parseConfig parses the flags of mode.
@@ -136,6 +139,7 @@ func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.PID, "pid", 0, "the gateway's pid, to read its CPU time from /proc/<pid>/stat (and its RSS from /proc when /metrics has no process_resident_memory_bytes); by default the one process listening on -url's port, when that is on loopback")
 	fs.BoolVar(&cfg.Baseline, "baseline", false, "connect: run the baseline first in the same run and compare")
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "bound on one request, dial or awaited frame")
+	fs.DurationVar(&cfg.Sample, "sample", 30*time.Second, "connect, baseline: read the target's memory every this long during the hold, besides 5 s after all sockets are open and at the end (0: only those)")
 	fs.IntVar(&cfg.Min, "min", 0, "churn: clients at the start and the end (default -n/3); -n is the peak at mid-run")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -171,6 +175,8 @@ func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("-rate: negative %g", cfg.Rate)
 	case cfg.Tables < 1:
 		return config{}, fmt.Errorf("-tables: need at least 1, got %d", cfg.Tables)
+	case cfg.Sample < 0:
+		return config{}, fmt.Errorf("-sample: negative %s", cfg.Sample)
 	case cfg.Timeout <= 0:
 		return config{}, fmt.Errorf("-timeout: need a positive duration, got %s", cfg.Timeout)
 	}

@@ -29,6 +29,7 @@ func TestMain(m *testing.M) {
 type fakeGateway struct {
 	srv   *httptest.Server
 	next  atomic.Int64
+	open  atomic.Int64 // sockets
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	rooms map[string][]*websocket.Conn
@@ -46,7 +47,11 @@ func newFakeGateway(t *testing.T) *fakeGateway {
 		fmt.Fprintf(w, `{"token":"tok-%d","refresh_token":"r"}`, g.next.Add(1))
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "process_resident_memory_bytes %d\ngo_goroutines 3\n", 1<<20+g.next.Load()*1024)
+		// 1 KiB of RSS per session and 16 per socket, of which 8 of heap
+		// and 4 of stacks; a GC cycle per session.
+		n, open := g.next.Load(), g.open.Load()
+		fmt.Fprintf(w, "process_resident_memory_bytes %d\ngo_goroutines %d\ngo_memstats_heap_inuse_bytes %d\ngo_memstats_stack_inuse_bytes %d\ngo_gc_duration_seconds_count %d\n",
+			1<<20+n*1024+open*16*1024, 3+open, 1<<19+open*8*1024, 1<<16+open*4*1024, n)
 	})
 	mux.HandleFunc("GET /ws", g.ws)
 	g.srv = httptest.NewServer(mux)
@@ -67,7 +72,9 @@ func (g *fakeGateway) ws(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	g.open.Add(1)
 	g.wg.Go(func() {
+		defer g.open.Add(-1)
 		defer c.CloseNow()
 		ctx := context.WithoutCancel(ctx)
 		if c.Write(ctx, websocket.MessageText, []byte(`{"type":"welcome","data":{}}`)) != nil {
@@ -141,6 +148,35 @@ func TestRunModes(t *testing.T) {
 			t.Errorf("memory = %+v, want figures from /metrics", s.Memory)
 		}
 		checkCPU(t, s, []string{"sessions", "connect", "hold"}, map[string]int64{"sessions": 20, "connect": 20, "hold": 20})
+	})
+	t.Run("connect hold sampled", func(t *testing.T) {
+		g := newFakeGateway(t) // its own: no socket of another subtest is still closing
+		s := runJSON(t, "connect", "-url", g.srv.URL, "-n", "20", "-duration", "2s", "-sample", "1s")
+		m := s.Memory
+		if m == nil || m.EndAfter != "hold" {
+			t.Fatalf("memory = %+v, want figures after the hold", m)
+		}
+		var labels []string
+		for _, sm := range m.Samples {
+			labels = append(labels, sm.Label)
+			if sm.Open != 20 || sm.RSS == 0 || sm.PerSocket != 16 || sm.HeapPerSocket != 8 || sm.StackPerSocket != 4 || sm.GCs == 0 || sm.Goroutines != 23 {
+				t.Errorf("sample %+v: want 20 open, RSS, heap and stacks per socket 16, 8 and 4 KiB, 23 goroutines and GC cycles", sm)
+			}
+		}
+		if diff := cmp.Diff([]string{"connected", "+1s", "after hold"}, labels); diff != "" {
+			t.Errorf("memory samples mismatch (-want +got):\n%s", diff)
+		}
+		if n := len(m.Samples); n > 0 && (m.Samples[0].RSS != m.Connected || m.Samples[n-1].RSS != m.End) {
+			t.Errorf("samples %+v: want the first at connected (%d), the last at end (%d)", m.Samples, m.Connected, m.End)
+		}
+		checkCPU(t, s, []string{"sessions", "connect", "hold"}, map[string]int64{"hold": 20})
+		var text bytes.Buffer
+		s.writeText(&text)
+		for _, want := range []string{"after hold; per socket", "connected       0.0      20       1.3     16.0       8.0       4.0          23", "+1s ", "after hold      2.0      20", "hold           2.0"} {
+			if !strings.Contains(text.String(), want) {
+				t.Errorf("text summary lacks %q:\n%s", want, text.String())
+			}
+		}
 	})
 	t.Run("ping", func(t *testing.T) {
 		s := runJSON(t, "ping", "-url", g.srv.URL, "-n", "10", "-rate", "200", "-duration", "200ms")

@@ -69,15 +69,29 @@ func (lg *loadgen) connect(ctx context.Context) (*summary, error) {
 }
 
 // connectHold opens a socket per token, holds them for -duration and
-// measures the target's memory before, once connected and at the end.
+// measures the target's memory before, once connected, during the hold
+// (5 s after all are open, then every -sample) and at the end. The hold's
+// CPU leaves out the memory readings.
 func (lg *loadgen) connectHold(ctx context.Context, sum *summary, t target, tokens []string) error {
 	f, mt := lg.openFleet(ctx, sum, t, tokens, nil)
 	defer f.close()
+	d := lg.cfg.Duration
 	start := time.Now()
-	cpu0 := sum.CPU.read()
-	f.hold(ctx, lg.cfg.Duration, "hold")
-	sum.CPU.phase("hold", cpu0, f.open.Load(), "socket held")
-	lg.finishHold(ctx, sum, f, mt, time.Since(start))
+	f.holdStatus("hold", start.Add(d))
+	var hold cpuSpan
+	from := sum.CPU.read()
+	for _, p := range holdPoints(d, lg.cfg.Sample) {
+		if !waitUntil(ctx, start.Add(p)) {
+			break
+		}
+		hold.add(from, sum.CPU.read())
+		mt.sample(ctx, holdLabel(p))
+		from = sum.CPU.read()
+	}
+	waitUntil(ctx, start.Add(d))
+	hold.add(from, sum.CPU.read())
+	sum.CPU.record("hold", hold, f.open.Load(), "socket held")
+	lg.finishHold(ctx, sum, f, mt, time.Since(start), "hold")
 	return ctx.Err()
 }
 
@@ -92,14 +106,14 @@ func (lg *loadgen) openFleet(ctx context.Context, sum *summary, t target, tokens
 	sum.Connect = f.connect(t.wsURL(), tokens)
 	sum.CPU.phase("connect", cpu0, sum.Connect.Count, "socket connected")
 	sum.Sockets = int(f.open.Load())
-	mt.connected(ctx)
+	mt.connected(ctx, f.open.Load)
 	return f, mt
 }
 
-// finishHold takes the target's last memory reading and records the hold
-// of f, which lasted elapsed.
-func (lg *loadgen) finishHold(ctx context.Context, sum *summary, f *fleet, mt *memTracker, elapsed time.Duration) {
-	mt.end(ctx)
+// finishHold takes the target's last memory reading, after what ("hold",
+// "play", ...), and records the hold of f, which lasted elapsed.
+func (lg *loadgen) finishHold(ctx context.Context, sum *summary, f *fleet, mt *memTracker, elapsed time.Duration, what string) {
+	mt.end(ctx, what)
 	sum.Hold = f.holdPhase(elapsed)
 	mt.finish(sum, sum.Sockets)
 }
@@ -156,7 +170,7 @@ func (lg *loadgen) ping(ctx context.Context) (*summary, error) {
 	elapsed := time.Since(start)
 	sum.Ping = deliveries(ctx, &rec, elapsed, sent, sent, &recv)
 	sum.CPU.phase("ping", cpu0, sum.Ping.Count, "round trip")
-	lg.finishHold(ctx, sum, f, mt, elapsed)
+	lg.finishHold(ctx, sum, f, mt, elapsed, "pings")
 	return sum, ctx.Err()
 }
 
@@ -228,7 +242,7 @@ func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
 	elapsed := time.Since(start)
 	sum.Delivery = deliveries(ctx, &delivRec, elapsed, sent, 3*sent, &delivered)
 	sum.CPU.phase("relay", cpu0, sent, "frame sent (to 3)")
-	lg.finishHold(ctx, sum, f, mt, elapsed)
+	lg.finishHold(ctx, sum, f, mt, elapsed, "relay")
 	return sum, ctx.Err()
 }
 
@@ -299,49 +313,4 @@ func issue(ctx context.Context, jobs chan<- int64, rate float64, d time.Duration
 			}
 		}
 	}
-}
-
-// memTracker reads the target's memory at the points of a run.
-type memTracker struct {
-	p   probe
-	m   memory
-	err error
-}
-
-func (mt *memTracker) read(ctx context.Context) sample {
-	if mt.err != nil {
-		return sample{}
-	}
-	s, err := mt.p.read(ctx)
-	if err != nil {
-		mt.err = err
-		return sample{}
-	}
-	mt.m.Source = s.source
-	return s
-}
-
-func (mt *memTracker) before(ctx context.Context) {
-	s := mt.read(ctx)
-	mt.m.Before, mt.m.GoroutinesBefore = s.rss, s.goroutines
-	mt.m.HeapBefore, mt.m.StackBefore = s.heapInuse, s.stackInuse
-}
-
-func (mt *memTracker) connected(ctx context.Context) { mt.m.Connected = mt.read(ctx).rss }
-
-func (mt *memTracker) end(ctx context.Context) {
-	s := mt.read(ctx)
-	mt.m.End, mt.m.GoroutinesEnd = s.rss, s.goroutines
-	mt.m.HeapEnd, mt.m.StackEnd = s.heapInuse, s.stackInuse
-}
-
-// finish puts the figures, or why there are none, in sum.
-func (mt *memTracker) finish(sum *summary, sockets int) {
-	if mt.err != nil {
-		sum.Notes = append(sum.Notes, "memory not measured: "+mt.err.Error())
-		return
-	}
-	mt.m.Sockets = sockets
-	mt.m.finish()
-	sum.Memory = &mt.m
 }

@@ -139,10 +139,49 @@ func TestParseVmRSS(t *testing.T) {
 }
 
 func TestMemoryFinish(t *testing.T) {
-	m := memory{Sockets: 1000, Before: 10 << 20, Connected: 10<<20 + 20*1024*1000, End: 10<<20 + 16*1024*1000}
+	m := memory{Sockets: 1000, Before: 10 << 20, Connected: 10<<20 + 20*1024*1000, End: 10<<20 + 16*1024*1000,
+		HeapBefore: 4 << 20, StackBefore: 1 << 20, Samples: []memSample{
+			{Label: "+5s", Open: 1000, RSS: 10<<20 + 18*1024*1000, HeapInuse: 4<<20 + 9*1024*1000, StackInuse: 1<<20 + 4*1024*1000},
+			{Label: "+30s", Open: 500, RSS: 10<<20 + 9*1024*1000}, // half dropped; no Go figures
+		}}
 	m.finish()
 	if m.PerSocketConnected != 20 || m.PerSocketEnd != 16 {
 		t.Errorf("per socket = %.1f, %.1f KiB, want 20, 16", m.PerSocketConnected, m.PerSocketEnd)
+	}
+	want := []memSample{
+		{Label: "+5s", Open: 1000, RSS: 10<<20 + 18*1024*1000, HeapInuse: 4<<20 + 9*1024*1000, StackInuse: 1<<20 + 4*1024*1000,
+			PerSocket: 18, HeapPerSocket: 9, StackPerSocket: 4},
+		{Label: "+30s", Open: 500, RSS: 10<<20 + 9*1024*1000, PerSocket: 18},
+	}
+	if diff := cmp.Diff(want, m.Samples); diff != "" {
+		t.Errorf("samples mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestHoldPoints(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name     string
+		d, every time.Duration
+		want     []time.Duration
+	}{
+		{"150 s every 30 s", 150 * s, 30 * s, []time.Duration{5 * s, 30 * s, 60 * s, 90 * s, 120 * s}},
+		{"every 5 s is once at 5 s", 16 * s, 5 * s, []time.Duration{5 * s, 10 * s, 15 * s}},
+		{"every 2 s", 7 * s, 2 * s, []time.Duration{2 * s, 4 * s, 5 * s, 6 * s}},
+		{"no sampling", 30 * s, 0, []time.Duration{5 * s}},
+		{"short hold", 2 * s, s, []time.Duration{s}},
+		{"shorter than 5 s, no sampling", 2 * s, 0, nil},
+		{"sampling at the end is the end reading", 60 * s, 30 * s, []time.Duration{5 * s, 30 * s}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, holdPoints(tt.d, tt.every)); diff != "" {
+				t.Errorf("holdPoints(%v, %v) mismatch (-want +got):\n%s", tt.d, tt.every, diff)
+			}
+		})
+	}
+	if got := holdLabel(90 * s); got != "+90s" {
+		t.Errorf("holdLabel(90s) = %q, want +90s", got)
 	}
 }
 
@@ -151,7 +190,12 @@ func TestWriteText(t *testing.T) {
 		Mode: "connect", Target: "http://127.0.0.1:8080", Sockets: 2,
 		Connect: &phase{Count: 2, Errors: 1, Seconds: 1, Rate: 2, Latency: latency{P50: 1, P90: 2, P99: 3, Max: 4},
 			ErrorKinds: map[string]int64{"http 429": 1}},
-		Memory: &memory{Source: "metrics", Sockets: 2, Before: 1 << 20, Connected: 2 << 20, End: 2 << 20, PerSocketConnected: 512, PerSocketEnd: 512},
+		Memory: &memory{Source: "metrics", Sockets: 2, Before: 1 << 20, Connected: 2 << 20, End: 2 << 20, EndAfter: "hold",
+			PerSocketConnected: 512, PerSocketEnd: 512, Samples: []memSample{
+				{Label: "connected", Open: 2, RSS: 2 << 20, PerSocket: 512},
+				{Label: "+5s", At: 5, Open: 2, RSS: 2 << 20, PerSocket: 512, HeapInuse: 1 << 20, HeapPerSocket: 100, GCs: 7},
+				{Label: "after hold", At: 30, Open: 1, RSS: 2 << 20, PerSocket: 1024},
+			}},
 		CPU: &cpuStats{ServerPID: 41, ServerPIDFrom: "-pid", ToolPID: 42, TickMS: 10, Phases: []cpuPhase{
 			{Name: "connect", Seconds: 1, Ops: 2, Per: "socket connected", Server: &cpuUse{Seconds: 0.01, PerOpUS: 5000, Cores: 0.01}, Tool: &cpuUse{Seconds: 0.02, PerOpUS: 10000, Cores: 0.02}},
 			{Name: "hold", Seconds: 30, Ops: 0, Per: "socket held", Tool: &cpuUse{}},
@@ -165,7 +209,10 @@ func TestWriteText(t *testing.T) {
 		"connect          2 ok      1 errors",
 		"p50 1.000 p90 2.000 p99 3.000 max 4.000",
 		"1 × http 429",
-		"per socket 512.0 KiB connected",
+		"2.0 MiB after hold; per socket 512.0 KiB connected, 512.0 KiB after hold",
+		"at                s    open   RSS MiB  RSS KiB  heap KiB stack KiB  goroutines   GCs",
+		"+5s             5.0       2       2.0    512.0     100.0         -           -     7",
+		"after hold     30.0       1       2.0   1024.0         -         -           -     -",
 		"connect rate vs baseline: 0.50×",
 		"cpu       server pid 41 (-pid), load tool pid 42; utime+stime from /proc, in 10 ms ticks",
 		"connect        1.00        2 socket connected          0.01    5000.0   0.01         0.02   10000.0   0.02",

@@ -75,7 +75,7 @@ func (lg *loadgen) tables(ctx context.Context) (*summary, error) {
 	sum.Connect = f.connect(t.wsURL(), tokens)
 	sum.CPU.phase("connect", cpu0, sum.Connect.Count, "socket connected")
 	sum.Sockets = int(f.open.Load())
-	mt.connected(ctx)
+	mt.connected(ctx, f.open.Load)
 	defer f.close()
 	if sum.Sockets != len(tokens) {
 		return sum, fmt.Errorf("tables: only %d of %d sockets open", sum.Sockets, len(tokens))
@@ -93,6 +93,7 @@ func (lg *loadgen) tables(ctx context.Context) (*summary, error) {
 	if err != nil {
 		return sum, err
 	}
+	mt.sample(ctx, "seated")
 
 	start := time.Now()
 	cpu0 = sum.CPU.read()
@@ -106,7 +107,7 @@ func (lg *loadgen) tables(ctx context.Context) (*summary, error) {
 	waitFor(ctx, grace, func() bool { return r.inFlight() == 0 })
 	r.finish(elapsed)
 	sum.CPU.phase("play", cpu0, r.out.Move.Count, "move delivered")
-	lg.finishHold(ctx, sum, f, mt, elapsed)
+	lg.finishHold(ctx, sum, f, mt, elapsed, "play")
 	return sum, ctx.Err()
 }
 

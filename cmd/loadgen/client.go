@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -219,7 +220,7 @@ func (lg *loadgen) dial(ctx context.Context, client *http.Client, wsURL, token s
 	ws, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: client, HTTPHeader: h})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-			return nil, fmt.Errorf("dial: %w", statusError(resp.StatusCode))
+			return nil, fmt.Errorf("dial: %w", newRefusedUpgrade(resp))
 		}
 		return nil, fmt.Errorf("dial: %w", err)
 	}
@@ -235,6 +236,35 @@ func (lg *loadgen) dial(ctx context.Context, client *http.Client, wsURL, token s
 	}
 	return ws, nil
 }
+
+// refusedUpgrade is an upgrade the server answered with an HTTP error: its
+// status and the code of its JSON error body, if any. It unwraps to the
+// statusError.
+type refusedUpgrade struct {
+	status int
+	code   string
+}
+
+// newRefusedUpgrade reads the error code from resp's body (of which
+// websocket.Dial keeps the first 1024 bytes).
+func newRefusedUpgrade(resp *http.Response) *refusedUpgrade {
+	e := &refusedUpgrade{status: resp.StatusCode}
+	if resp.Body != nil {
+		var body struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&body) == nil {
+			e.code = body.Error.Code
+		}
+	}
+	return e
+}
+
+func (e *refusedUpgrade) Error() string {
+	return strings.TrimSpace(fmt.Sprintf("upgrade refused: HTTP %d %s", e.status, e.code))
+}
+
+func (e *refusedUpgrade) Unwrap() error { return statusError(e.status) }
 
 // fleet is a set of held sockets, each with one goroutine reading it (which
 // also answers the server's pings). Close stops and awaits the readers.
@@ -257,6 +287,10 @@ type fleet struct {
 	open    atomic.Int64
 	closing atomic.Bool
 	dropped recorder // sockets that ended while held
+	// retired holds the sockets the tool closed on purpose during the
+	// hold (a burst): their end is not a drop.
+	mu      sync.Mutex
+	retired map[*websocket.Conn]bool
 }
 
 // newFleet makes an empty fleet of n; onFrame (may be nil) sees every frame
@@ -288,9 +322,7 @@ func (f *fleet) connect(wsURL string, tokens []string) *phase {
 			return
 		}
 		rec.add(time.Since(t0))
-		f.socks[i] = ws
-		f.open.Add(1)
-		f.wg.Go(func() { f.read(i, ws) })
+		f.adopt(i, ws)
 	})
 	return rec.phase(time.Since(start))
 }
@@ -302,7 +334,7 @@ func (f *fleet) read(i int, ws *websocket.Conn) {
 		_, b, err := ws.Read(f.ctx)
 		at := time.Now()
 		if err != nil {
-			if !f.closing.Load() {
+			if !f.closing.Load() && !f.isRetired(ws) {
 				f.dropped.fail(err)
 			}
 			return
@@ -319,6 +351,33 @@ func (f *fleet) read(i int, ws *websocket.Conn) {
 			f.onFrame(i, fr, at)
 		}
 	}
+}
+
+// retire closes socket i (close 1000 with reason, waiting for the
+// server's answer) without counting it as dropped, and forgets it.
+func (f *fleet) retire(i int, reason string) error {
+	ws := f.socks[i]
+	f.mu.Lock()
+	if f.retired == nil {
+		f.retired = make(map[*websocket.Conn]bool)
+	}
+	f.retired[ws] = true
+	f.mu.Unlock()
+	f.socks[i] = nil
+	return ws.Close(websocket.StatusNormalClosure, reason)
+}
+
+func (f *fleet) isRetired(ws *websocket.Conn) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.retired[ws]
+}
+
+// adopt makes ws, opened since the fleet connected, its socket i.
+func (f *fleet) adopt(i int, ws *websocket.Conn) {
+	f.socks[i] = ws
+	f.open.Add(1)
+	f.wg.Go(func() { f.read(i, ws) })
 }
 
 // send writes one text frame to socket i.

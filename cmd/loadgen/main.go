@@ -116,6 +116,9 @@ type config struct {
 	// Sample is how often a hold reads the target's memory, besides 5 s
 	// after all sockets are open and at the end; 0 for never.
 	Sample time.Duration
+	// Burst is how many held sockets a hold closes and dials again at
+	// once (connect, baseline); 0 for none.
+	Burst int
 }
 
 // parseConfig parses the flags of mode.
@@ -140,6 +143,7 @@ func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.Baseline, "baseline", false, "connect: run the baseline first in the same run and compare")
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "bound on one request, dial or awaited frame")
 	fs.DurationVar(&cfg.Sample, "sample", 30*time.Second, "connect, baseline: read the target's memory every this long during the hold, besides 5 s after all sockets are open and at the end (0: only those)")
+	fs.IntVar(&cfg.Burst, "burst", 0, "connect, baseline: 5 s into the hold (at its end if shorter), close this many held sockets at once and dial them all again within a second, as after a gateway died")
 	fs.IntVar(&cfg.Min, "min", 0, "churn: clients at the start and the end (default -n/3); -n is the peak at mid-run")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -175,6 +179,10 @@ func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("-rate: negative %g", cfg.Rate)
 	case cfg.Tables < 1:
 		return config{}, fmt.Errorf("-tables: need at least 1, got %d", cfg.Tables)
+	case cfg.Burst < 0:
+		return config{}, fmt.Errorf("-burst: negative %d", cfg.Burst)
+	case cfg.Burst > 0 && mode != "connect" && mode != "baseline":
+		return config{}, fmt.Errorf("-burst: only for connect and baseline, not %s", mode)
 	case cfg.Sample < 0:
 		return config{}, fmt.Errorf("-sample: negative %s", cfg.Sample)
 	case cfg.Timeout <= 0:

@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,11 +35,16 @@ type fakeGateway struct {
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	rooms map[string][]*websocket.Conn
+	// refuseReconnects, when set, refuses a token's second and later
+	// sockets by its number: 4, 8, ... with HTTP 503 too_many_pending,
+	// 2, 6, ... with close 1013 store unavailable; odd ones are let in.
+	refuseReconnects bool
+	upgrades         map[string]int // by token
 }
 
 func newFakeGateway(t *testing.T) *fakeGateway {
 	t.Helper()
-	g := &fakeGateway{rooms: make(map[string][]*websocket.Conn)}
+	g := &fakeGateway{rooms: make(map[string][]*websocket.Conn), upgrades: make(map[string]int)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /session", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
@@ -64,12 +70,28 @@ func newFakeGateway(t *testing.T) *fakeGateway {
 }
 
 func (g *fakeGateway) ws(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer tok-") {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer tok-")
+	if !ok {
 		http.Error(w, "no token", http.StatusUnauthorized)
+		return
+	}
+	g.mu.Lock()
+	g.upgrades[tok]++
+	again := g.upgrades[tok] > 1 && g.refuseReconnects
+	g.mu.Unlock()
+	n, _ := strconv.Atoi(tok)
+	if again && n%4 == 0 {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `{"error":{"code":"too_many_pending","message":"too many unauthenticated sockets on this server, try again"}}`)
 		return
 	}
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
+		return
+	}
+	if again && n%2 == 0 {
+		_ = c.Close(websocket.StatusTryAgainLater, "store unavailable")
 		return
 	}
 	ctx := r.Context()
@@ -185,6 +207,38 @@ func TestRunModes(t *testing.T) {
 			}
 		}
 	})
+	t.Run("connect burst", func(t *testing.T) {
+		g := newFakeGateway(t) // its own: tokens tok-1 ... tok-20 in socket order (-c 1)
+		g.refuseReconnects = true
+		s := runJSON(t, "connect", "-url", g.srv.URL, "-n", "20", "-c", "1", "-duration", "10ms", "-burst", "8")
+		b := s.Burst
+		if b == nil || b.Reconnect == nil {
+			t.Fatalf("burst = %+v, want burst figures", b)
+		}
+		// Sockets 0-7 (tok-1 ... tok-8) were closed; 1, 3, 5, 7 came back.
+		want := map[string]int64{"http 503 too_many_pending": 2, "close 1013 store unavailable": 2}
+		if b.Sockets != 8 || b.CloseErrors != 0 || b.Reconnect.Count != 4 || b.Reconnect.Errors != 4 || b.StoreTimeouts != 2 {
+			t.Errorf("burst = %+v, reconnect %+v: want 8 closed, 4 back, 4 refused of which 2 store timeouts", b, b.Reconnect)
+		}
+		if diff := cmp.Diff(want, b.Reconnect.ErrorKinds); diff != "" {
+			t.Errorf("reconnect failures mismatch (-want +got):\n%s", diff)
+		}
+		if s.Hold == nil || s.Hold.Count != 16 || s.Hold.Errors != 0 {
+			t.Errorf("hold = %+v, want 16 open at the end and none dropped (the closed ones are not drops)", s.Hold)
+		}
+		checkCPU(t, s, []string{"sessions", "connect", "close", "reconnect", "hold"}, map[string]int64{"close": 8, "reconnect": 4, "hold": 16})
+		var text bytes.Buffer
+		s.writeText(&text)
+		for _, want := range []string{
+			`\nburst     8 sockets closed at \+[0-9.]+s in [0-9.]+s \(0 close errors\), dialed again over 1s: 4 back, all answered [0-9.]+s after the first dial, 2 store timeouts\n`,
+			`\nreconnect        4 ok      4 errors .* latency ms p50 [0-9.]+ p90 [0-9.]+ p99 [0-9.]+ max [0-9.]+\n +2 × close 1013 store unavailable\n +2 × http 503 too_many_pending\n`,
+			`\n +reconnect +[0-9.]+ +4 reconnect +[0-9.]+ `,
+		} {
+			if !regexp.MustCompile(want).MatchString(text.String()) {
+				t.Errorf("text summary does not match %q:\n%s", want, text.String())
+			}
+		}
+	})
 	t.Run("ping", func(t *testing.T) {
 		s := runJSON(t, "ping", "-url", g.srv.URL, "-n", "10", "-rate", "200", "-duration", "200ms")
 		if s.Ping == nil || s.Ping.Sent == 0 || s.Ping.Count != s.Ping.Sent || s.Ping.Lost != 0 {
@@ -259,6 +313,9 @@ func TestRunErrors(t *testing.T) {
 		{"bad n", []string{"loadgen", "ping", "-n", "0"}, "-n"},
 		{"extra args", []string{"loadgen", "sessions", "x"}, "unexpected arguments"},
 		{"churn min over n", []string{"loadgen", "churn", "-n", "10", "-min", "20"}, "-min"},
+		{"burst outside a hold", []string{"loadgen", "ping", "-burst", "10"}, "-burst: only for connect and baseline"},
+		{"negative burst", []string{"loadgen", "connect", "-burst", "-1"}, "-burst"},
+		{"negative sample", []string{"loadgen", "connect", "-sample", "-1s"}, "-sample"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -70,26 +70,44 @@ func (lg *loadgen) connect(ctx context.Context) (*summary, error) {
 
 // connectHold opens a socket per token, holds them for -duration and
 // measures the target's memory before, once connected, during the hold
-// (5 s after all are open, then every -sample) and at the end. The hold's
-// CPU leaves out the memory readings.
+// (5 s after all are open, then every -sample) and at the end. With
+// -burst, the burst runs after the reading at 5 s (at the end of a
+// shorter hold). The hold's CPU leaves out the memory readings and the
+// burst.
 func (lg *loadgen) connectHold(ctx context.Context, sum *summary, t target, tokens []string) error {
 	f, mt := lg.openFleet(ctx, sum, t, tokens, nil)
 	defer f.close()
 	d := lg.cfg.Duration
 	start := time.Now()
-	f.holdStatus("hold", start.Add(d))
+	status := func() { f.holdStatus("hold", start.Add(d)) }
+	status()
 	var hold cpuSpan
 	from := sum.CPU.read()
+	pause := func() { hold.add(from, sum.CPU.read()) } // around what is not the hold
+	resume := func() { from = sum.CPU.read() }
+	burstDue := lg.cfg.Burst > 0
+	burst := func() {
+		burstDue = false
+		sum.Burst = lg.burst(ctx, sum, f, t.wsURL(), tokens, lg.cfg.Burst, time.Since(start))
+		status()
+	}
 	for _, p := range holdPoints(d, lg.cfg.Sample) {
 		if !waitUntil(ctx, start.Add(p)) {
 			break
 		}
-		hold.add(from, sum.CPU.read())
+		pause()
 		mt.sample(ctx, holdLabel(p))
-		from = sum.CPU.read()
+		if burstDue && p >= settle {
+			burst()
+		}
+		resume()
 	}
-	waitUntil(ctx, start.Add(d))
-	hold.add(from, sum.CPU.read())
+	if waitUntil(ctx, start.Add(d)) && burstDue {
+		pause()
+		burst()
+		resume()
+	}
+	pause()
 	sum.CPU.record("hold", hold, f.open.Load(), "socket held")
 	lg.finishHold(ctx, sum, f, mt, time.Since(start), "hold")
 	return ctx.Err()

@@ -33,8 +33,10 @@ func (r *recorder) add(d time.Duration) {
 }
 
 // fail records one failed operation, classified by errorKind.
-func (r *recorder) fail(err error) {
-	k := errorKind(err)
+func (r *recorder) fail(err error) { r.failKind(errorKind(err)) }
+
+// failKind records one failed operation of kind k.
+func (r *recorder) failKind(k string) {
 	r.mu.Lock()
 	if r.errs == nil {
 		r.errs = make(map[string]int64)
@@ -198,6 +200,8 @@ type summary struct {
 	Connect *phase `json:"connect,omitempty"`
 	// Hold is sockets lost while held: Count is those still open at the end.
 	Hold *phase `json:"hold,omitempty"`
+	// Burst is the -burst reconnects during the hold.
+	Burst *burstStats `json:"burst,omitempty"`
 	// Ping is application ping -> pong round trips.
 	Ping *phase `json:"ping,omitempty"`
 	// Join is room.join -> room.joined.
@@ -256,6 +260,9 @@ func (s *summary) writeText(w io.Writer) {
 	}
 	for _, r := range rows {
 		r.p.writeRow(w, r.name, r.name == "delivery" || r.name == "ping")
+		if r.name == "hold" {
+			s.Burst.writeText(w)
+		}
 	}
 	if s.Play != nil {
 		s.Play.writeText(w)

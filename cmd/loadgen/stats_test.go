@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -290,5 +291,35 @@ func TestFindPIDNotLocal(t *testing.T) {
 		if pid, _, err := findPID(host, "8080"); err == nil || !strings.Contains(err.Error(), "not on loopback") {
 			t.Errorf("findPID(%q) = %d, %v, want an error saying it is not on loopback", host, pid, err)
 		}
+	}
+}
+
+func TestRefusalKind(t *testing.T) {
+	tests := []struct {
+		name         string
+		err          error
+		want         string
+		storeTimeout bool
+	}{
+		{"store timeout at auth", fmt.Errorf("welcome: %w", websocket.CloseError{Code: 1013, Reason: "store unavailable"}), "close 1013 store unavailable", true},
+		{"invalid token", fmt.Errorf("welcome: %w", websocket.CloseError{Code: 4001, Reason: "invalid token"}), "close 4001 invalid token", false},
+		{"store 503", fmt.Errorf("dial: %w", &refusedUpgrade{status: 503, code: "store_unavailable"}), "http 503 store_unavailable", true},
+		{"pending cap 503", fmt.Errorf("dial: %w", &refusedUpgrade{status: 503, code: "too_many_pending"}), "http 503 too_many_pending", false},
+		{"503 without a body", fmt.Errorf("dial: %w", &refusedUpgrade{status: 503}), "http 503", false},
+		{"timeout", fmt.Errorf("dial: %w", context.DeadlineExceeded), "timeout", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := refusalKind(tt.err); got != tt.want {
+				t.Errorf("refusalKind(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+			if got := isStoreTimeout(tt.err); got != tt.storeTimeout {
+				t.Errorf("isStoreTimeout(%v) = %v, want %v", tt.err, got, tt.storeTimeout)
+			}
+		})
+	}
+	// errorKind, used by the other modes, still sees the bare status.
+	if got := errorKind(fmt.Errorf("dial: %w", &refusedUpgrade{status: 503, code: "too_many_pending"})); got != "http 503" {
+		t.Errorf("errorKind(refused upgrade 503) = %q, want http 503", got)
 	}
 }

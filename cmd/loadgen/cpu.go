@@ -167,7 +167,7 @@ func (c *cpuStats) writeText(w io.Writer) {
 	if c.ServerPID > 0 {
 		server = fmt.Sprintf("server pid %d (%s)", c.ServerPID, c.ServerPIDFrom)
 	}
-	fmt.Fprintf(w, "cpu       %s, load tool pid %d; utime+stime from /proc, in %g ms ticks\n", server, c.ToolPID, c.TickMS)
+	fmt.Fprintf(w, "cpu       %s, load tool pid %d; utime+stime from /proc, in %g ms ticks (each figure ±1 tick: coarse for short phases)\n", server, c.ToolPID, c.TickMS)
 	fmt.Fprintf(w, "          %-10s %8s %8s %-17s %12s %9s %6s %12s %9s %6s\n",
 		"phase", "wall s", "ops", "per", "server cpu s", "µs/op", "cores", "tool cpu s", "µs/op", "cores")
 	for _, p := range c.Phases {

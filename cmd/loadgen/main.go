@@ -1,9 +1,11 @@
 // Command loadgen measures a running gateway: session creation, socket
-// connect + auth, held idle sockets and their memory, ping round trips and
-// room traffic, with a bare coder/websocket server as the baseline.
+// connect + auth, held idle sockets and their memory, reconnect bursts,
+// ping round trips and room traffic, with a bare coder/websocket server as
+// the baseline, and the CPU time the gateway and the tool spend in each
+// phase (from /proc, so on Linux with the gateway on the same machine).
 //
 //	loadgen sessions -n 10000 -c 32
-//	loadgen connect  -n 10000 -c 32 -duration 30s [-baseline]
+//	loadgen connect  -n 10000 -c 32 -duration 30s [-sample 30s] [-burst 1000] [-baseline]
 //	loadgen ping     -n 10000 -rate 1000 -duration 30s
 //	loadgen rooms    -tables 2500 -rate 1 -duration 30s
 //	loadgen tables   -tables 2500 -rate 1 -duration 60s
@@ -46,7 +48,8 @@ const modeHelp = `usage: loadgen <mode> [flags]
 
 modes:
   sessions        POST /session throughput and latency (-n requests, -c at once)
-  connect         open -n authenticated sockets (-c at once), hold them -duration
+  connect         open -n authenticated sockets (-c at once), hold them -duration, reading
+                  memory every -sample; -burst N: close N and dial them again within 1 s
   ping            hold -n sockets and send -rate pings/s among them for -duration
   rooms           -tables tables of 4 sockets, each table -rate game frames/s
   tables          -tables Big Two tables of 4 players, each table -rate moves/s

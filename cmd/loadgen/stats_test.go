@@ -215,7 +215,7 @@ func TestWriteText(t *testing.T) {
 		"+5s             5.0       2       2.0    512.0     100.0         -           -     7",
 		"after hold     30.0       1       2.0   1024.0         -         -           -     -",
 		"connect rate vs baseline: 0.50×",
-		"cpu       server pid 41 (-pid), load tool pid 42; utime+stime from /proc, in 10 ms ticks",
+		"cpu       server pid 41 (-pid), load tool pid 42; utime+stime from /proc, in 10 ms ticks (each figure ±1 tick: coarse for short phases)",
 		"connect        1.00        2 socket connected          0.01    5000.0   0.01         0.02   10000.0   0.02",
 		"hold          30.00        0 socket held                  -         -      -         0.00         -   0.00",
 	} {

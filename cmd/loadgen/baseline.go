@@ -31,7 +31,7 @@ func (lg *loadgen) baseline(ctx context.Context) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := target{base: child.url, pid: child.pid()}
+	t := target{base: child.url, pid: child.pid(), pidFrom: "baseline child"}
 	sum := lg.newSummary("baseline", t)
 	err = lg.connectHold(ctx, sum, t, slices.Repeat([]string{"baseline"}, lg.cfg.N))
 	return sum, errors.Join(err, child.stop())
@@ -199,6 +199,6 @@ func (b *bareServer) metrics(w http.ResponseWriter, _ *http.Request) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	fmt.Fprintf(w, "process_resident_memory_bytes %d\ngo_goroutines %d\ngo_memstats_heap_inuse_bytes %d\ngo_memstats_stack_inuse_bytes %d\n",
-		rss, runtime.NumGoroutine(), ms.HeapInuse, ms.StackInuse)
+	fmt.Fprintf(w, "process_resident_memory_bytes %d\ngo_goroutines %d\ngo_memstats_heap_inuse_bytes %d\ngo_memstats_stack_inuse_bytes %d\ngo_gc_duration_seconds_count %d\n",
+		rss, runtime.NumGoroutine(), ms.HeapInuse, ms.StackInuse, ms.NumGC)
 }

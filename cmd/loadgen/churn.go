@@ -125,6 +125,7 @@ func (lg *loadgen) churn(ctx context.Context) (*summary, error) {
 	ch := &churner{lg: lg, t: t, rooms: max(1, hi/churnRoomSize),
 		refusals: map[string]int64{}, http503: map[string]int64{}, clientErr: map[string]int64{}}
 	start := time.Now()
+	cpu0 := sum.CPU.read()
 	lg.setStatus(func() string {
 		refused, timeouts := ch.counts()
 		return fmt.Sprintf("churn: target %d, clients %d, sockets %d (peak %d), connects %d, refusals %d, store timeouts %d",
@@ -180,6 +181,7 @@ loop:
 
 	sum.Sessions = ch.sessions.phase(elapsed)
 	sum.Connect = ch.connects.phase(elapsed)
+	sum.CPU.phase("churn", cpu0, sum.Connect.Count, "socket connected")
 	sum.Join = ch.joins.phase(elapsed)
 	sum.Refresh = ch.refreshes.phase(elapsed)
 	sum.InBand = ch.inband.phase(elapsed)

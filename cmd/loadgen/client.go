@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,10 +97,14 @@ func (lg *loadgen) withProgress(ctx context.Context, f func(ctx context.Context)
 	return f(ctx)
 }
 
-// target is a server to measure: its base URL and, if known, its pid.
+// target is a server to measure: its base URL and, if known, its pid,
+// how it was found ("-pid", "listening on port 8080", "baseline child"),
+// or why it is not known.
 type target struct {
-	base *url.URL
-	pid  int
+	base    *url.URL
+	pid     int
+	pidFrom string
+	pidErr  error
 }
 
 func (t target) wsURL() string {
@@ -142,9 +147,9 @@ func parallel(ctx context.Context, n, c int, f func(i int)) {
 	wg.Wait()
 }
 
-// createSessions posts n anonymous sessions, c at a time, and returns the
-// access tokens of those created.
-func (lg *loadgen) createSessions(ctx context.Context, t target, n int) ([]string, *phase) {
+// createSessions posts n anonymous sessions, c at a time, records the
+// phase and its CPU in sum and returns the access tokens of those created.
+func (lg *loadgen) createSessions(ctx context.Context, sum *summary, t target, n int) []string {
 	var rec recorder
 	tokens := make([]string, n)
 	lg.setStatus(func() string {
@@ -152,6 +157,7 @@ func (lg *loadgen) createSessions(ctx context.Context, t target, n int) ([]strin
 		return fmt.Sprintf("sessions: %d/%d created, %d errors", ok, n, failed)
 	})
 	start := time.Now()
+	cpu0 := sum.CPU.read()
 	parallel(ctx, n, lg.cfg.C, func(i int) {
 		t0 := time.Now()
 		tok, err := lg.postSession(ctx, t)
@@ -162,14 +168,15 @@ func (lg *loadgen) createSessions(ctx context.Context, t target, n int) ([]strin
 		rec.add(time.Since(t0))
 		tokens[i] = tok
 	})
-	p := rec.phase(time.Since(start))
+	sum.Sessions = rec.phase(time.Since(start))
+	sum.CPU.phase("sessions", cpu0, sum.Sessions.Count, "session")
 	out := tokens[:0]
 	for _, tok := range tokens {
 		if tok != "" {
 			out = append(out, tok)
 		}
 	}
-	return out, p
+	return out
 }
 
 // postSession creates one anonymous session and returns its access token.
@@ -213,7 +220,7 @@ func (lg *loadgen) dial(ctx context.Context, client *http.Client, wsURL, token s
 	ws, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: client, HTTPHeader: h})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-			return nil, fmt.Errorf("dial: %w", statusError(resp.StatusCode))
+			return nil, fmt.Errorf("dial: %w", newRefusedUpgrade(resp))
 		}
 		return nil, fmt.Errorf("dial: %w", err)
 	}
@@ -229,6 +236,35 @@ func (lg *loadgen) dial(ctx context.Context, client *http.Client, wsURL, token s
 	}
 	return ws, nil
 }
+
+// refusedUpgrade is an upgrade the server answered with an HTTP error: its
+// status and the code of its JSON error body, if any. It unwraps to the
+// statusError.
+type refusedUpgrade struct {
+	status int
+	code   string
+}
+
+// newRefusedUpgrade reads the error code from resp's body (of which
+// websocket.Dial keeps the first 1024 bytes).
+func newRefusedUpgrade(resp *http.Response) *refusedUpgrade {
+	e := &refusedUpgrade{status: resp.StatusCode}
+	if resp.Body != nil {
+		var body struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&body) == nil {
+			e.code = body.Error.Code
+		}
+	}
+	return e
+}
+
+func (e *refusedUpgrade) Error() string {
+	return strings.TrimSpace(fmt.Sprintf("upgrade refused: HTTP %d %s", e.status, e.code))
+}
+
+func (e *refusedUpgrade) Unwrap() error { return statusError(e.status) }
 
 // fleet is a set of held sockets, each with one goroutine reading it (which
 // also answers the server's pings). Close stops and awaits the readers.
@@ -251,6 +287,10 @@ type fleet struct {
 	open    atomic.Int64
 	closing atomic.Bool
 	dropped recorder // sockets that ended while held
+	// retired holds the sockets the tool closed on purpose during the
+	// hold (a burst): their end is not a drop.
+	mu      sync.Mutex
+	retired map[*websocket.Conn]bool
 }
 
 // newFleet makes an empty fleet of n; onFrame (may be nil) sees every frame
@@ -282,9 +322,7 @@ func (f *fleet) connect(wsURL string, tokens []string) *phase {
 			return
 		}
 		rec.add(time.Since(t0))
-		f.socks[i] = ws
-		f.open.Add(1)
-		f.wg.Go(func() { f.read(i, ws) })
+		f.adopt(i, ws)
 	})
 	return rec.phase(time.Since(start))
 }
@@ -296,7 +334,7 @@ func (f *fleet) read(i int, ws *websocket.Conn) {
 		_, b, err := ws.Read(f.ctx)
 		at := time.Now()
 		if err != nil {
-			if !f.closing.Load() {
+			if !f.closing.Load() && !f.isRetired(ws) {
 				f.dropped.fail(err)
 			}
 			return
@@ -313,6 +351,33 @@ func (f *fleet) read(i int, ws *websocket.Conn) {
 			f.onFrame(i, fr, at)
 		}
 	}
+}
+
+// retire closes socket i (close 1000 with reason, waiting for the
+// server's answer) without counting it as dropped, and forgets it.
+func (f *fleet) retire(i int, reason string) error {
+	ws := f.socks[i]
+	f.mu.Lock()
+	if f.retired == nil {
+		f.retired = make(map[*websocket.Conn]bool)
+	}
+	f.retired[ws] = true
+	f.mu.Unlock()
+	f.socks[i] = nil
+	return ws.Close(websocket.StatusNormalClosure, reason)
+}
+
+func (f *fleet) isRetired(ws *websocket.Conn) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.retired[ws]
+}
+
+// adopt makes ws, opened since the fleet connected, its socket i.
+func (f *fleet) adopt(i int, ws *websocket.Conn) {
+	f.socks[i] = ws
+	f.open.Add(1)
+	f.wg.Go(func() { f.read(i, ws) })
 }
 
 // send writes one text frame to socket i.
@@ -338,19 +403,24 @@ func (f *fleet) holdPhase(elapsed time.Duration) *phase {
 	return p
 }
 
-// hold keeps the sockets open for d (or until ctx ends), the readers
-// answering the server's heartbeats.
-func (f *fleet) hold(ctx context.Context, d time.Duration, what string) {
-	end := time.Now().Add(d)
+// holdStatus makes the progress line count the sockets held (what) and
+// the time left until end.
+func (f *fleet) holdStatus(what string, end time.Time) {
 	f.lg.setStatus(func() string {
 		_, failed := f.dropped.counts()
 		return fmt.Sprintf("%s: %d open, %d dropped, %.0fs left", what, f.open.Load(), failed, max(0, time.Until(end).Seconds()))
 	})
-	t := time.NewTimer(d)
-	defer t.Stop()
+}
+
+// waitUntil waits until t and reports true, or false if ctx ends first.
+func waitUntil(ctx context.Context, t time.Time) bool {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
 	select {
 	case <-ctx.Done():
-	case <-t.C:
+		return false
+	case <-timer.C:
+		return true
 	}
 }
 

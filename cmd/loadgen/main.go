@@ -1,9 +1,11 @@
 // Command loadgen measures a running gateway: session creation, socket
-// connect + auth, held idle sockets and their memory, ping round trips and
-// room traffic, with a bare coder/websocket server as the baseline.
+// connect + auth, held idle sockets and their memory, reconnect bursts,
+// ping round trips and room traffic, with a bare coder/websocket server as
+// the baseline, and the CPU time the gateway and the tool spend in each
+// phase (from /proc, so on Linux with the gateway on the same machine).
 //
 //	loadgen sessions -n 10000 -c 32
-//	loadgen connect  -n 10000 -c 32 -duration 30s [-baseline]
+//	loadgen connect  -n 10000 -c 32 -duration 30s [-sample 30s] [-burst 1000] [-baseline]
 //	loadgen ping     -n 10000 -rate 1000 -duration 30s
 //	loadgen rooms    -tables 2500 -rate 1 -duration 30s
 //	loadgen tables   -tables 2500 -rate 1 -duration 60s
@@ -46,7 +48,8 @@ const modeHelp = `usage: loadgen <mode> [flags]
 
 modes:
   sessions        POST /session throughput and latency (-n requests, -c at once)
-  connect         open -n authenticated sockets (-c at once), hold them -duration
+  connect         open -n authenticated sockets (-c at once), hold them -duration, reading
+                  memory every -sample; -burst N: close N and dial them again within 1 s
   ping            hold -n sockets and send -rate pings/s among them for -duration
   rooms           -tables tables of 4 sockets, each table -rate game frames/s
   tables          -tables Big Two tables of 4 players, each table -rate moves/s
@@ -85,6 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	sum, err := lg.withProgress(ctx, modes[mode])
 	if sum != nil {
+		sum.finish()
 		if cfg.JSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
@@ -112,6 +116,12 @@ type config struct {
 	Baseline bool
 	Timeout  time.Duration
 	Min      int // churn: clients at the start and the end
+	// Sample is how often a hold reads the target's memory, besides 5 s
+	// after all sockets are open and at the end; 0 for never.
+	Sample time.Duration
+	// Burst is how many held sockets a hold closes and dials again at
+	// once (connect, baseline); 0 for none.
+	Burst int
 }
 
 // parseConfig parses the flags of mode.
@@ -132,9 +142,11 @@ func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&cfg.Rate, "rate", 0, "ping: pings per second in all (default 1000); rooms: game frames per second per table (default 1); tables: moves per second per table (default 1)")
 	fs.IntVar(&cfg.Tables, "tables", 100, "rooms, tables: four-player tables")
 	fs.BoolVar(&cfg.JSON, "json", false, "write the summary as JSON")
-	fs.IntVar(&cfg.PID, "pid", 0, "the gateway's pid, to read its RSS from /proc when /metrics has no process_resident_memory_bytes")
+	fs.IntVar(&cfg.PID, "pid", 0, "the gateway's pid, to read its CPU time from /proc/<pid>/stat (and its RSS from /proc when /metrics has no process_resident_memory_bytes); by default the one process listening on -url's port, when that is on loopback")
 	fs.BoolVar(&cfg.Baseline, "baseline", false, "connect: run the baseline first in the same run and compare")
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "bound on one request, dial or awaited frame")
+	fs.DurationVar(&cfg.Sample, "sample", 30*time.Second, "connect, baseline: read the target's memory every this long during the hold, besides 5 s after all sockets are open and at the end (0: only those)")
+	fs.IntVar(&cfg.Burst, "burst", 0, "connect, baseline: 5 s into the hold (at its end if shorter), close this many held sockets at once and dial them all again within a second, as after a gateway died")
 	fs.IntVar(&cfg.Min, "min", 0, "churn: clients at the start and the end (default -n/3); -n is the peak at mid-run")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -170,6 +182,12 @@ func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("-rate: negative %g", cfg.Rate)
 	case cfg.Tables < 1:
 		return config{}, fmt.Errorf("-tables: need at least 1, got %d", cfg.Tables)
+	case cfg.Burst < 0:
+		return config{}, fmt.Errorf("-burst: negative %d", cfg.Burst)
+	case cfg.Burst > 0 && mode != "connect" && mode != "baseline":
+		return config{}, fmt.Errorf("-burst: only for connect and baseline, not %s", mode)
+	case cfg.Sample < 0:
+		return config{}, fmt.Errorf("-sample: negative %s", cfg.Sample)
 	case cfg.Timeout <= 0:
 		return config{}, fmt.Errorf("-timeout: need a positive duration, got %s", cfg.Timeout)
 	}

@@ -7,12 +7,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/coder/websocket"
+	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 )
 
@@ -26,14 +31,20 @@ func TestMain(m *testing.M) {
 type fakeGateway struct {
 	srv   *httptest.Server
 	next  atomic.Int64
+	open  atomic.Int64 // sockets
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	rooms map[string][]*websocket.Conn
+	// refuseReconnects, when set, refuses a token's second and later
+	// sockets by its number: 4, 8, ... with HTTP 503 too_many_pending,
+	// 2, 6, ... with close 1013 store unavailable; odd ones are let in.
+	refuseReconnects bool
+	upgrades         map[string]int // by token
 }
 
 func newFakeGateway(t *testing.T) *fakeGateway {
 	t.Helper()
-	g := &fakeGateway{rooms: make(map[string][]*websocket.Conn)}
+	g := &fakeGateway{rooms: make(map[string][]*websocket.Conn), upgrades: make(map[string]int)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /session", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
@@ -43,7 +54,11 @@ func newFakeGateway(t *testing.T) *fakeGateway {
 		fmt.Fprintf(w, `{"token":"tok-%d","refresh_token":"r"}`, g.next.Add(1))
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "process_resident_memory_bytes %d\ngo_goroutines 3\n", 1<<20+g.next.Load()*1024)
+		// 1 KiB of RSS per session and 16 per socket, of which 8 of heap
+		// and 4 of stacks; a GC cycle per session.
+		n, open := g.next.Load(), g.open.Load()
+		fmt.Fprintf(w, "process_resident_memory_bytes %d\ngo_goroutines %d\ngo_memstats_heap_inuse_bytes %d\ngo_memstats_stack_inuse_bytes %d\ngo_gc_duration_seconds_count %d\n",
+			1<<20+n*1024+open*16*1024, 3+open, 1<<19+open*8*1024, 1<<16+open*4*1024, n)
 	})
 	mux.HandleFunc("GET /ws", g.ws)
 	g.srv = httptest.NewServer(mux)
@@ -55,16 +70,34 @@ func newFakeGateway(t *testing.T) *fakeGateway {
 }
 
 func (g *fakeGateway) ws(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer tok-") {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer tok-")
+	if !ok {
 		http.Error(w, "no token", http.StatusUnauthorized)
+		return
+	}
+	g.mu.Lock()
+	g.upgrades[tok]++
+	again := g.upgrades[tok] > 1 && g.refuseReconnects
+	g.mu.Unlock()
+	n, _ := strconv.Atoi(tok)
+	if again && n%4 == 0 {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `{"error":{"code":"too_many_pending","message":"too many unauthenticated sockets on this server, try again"}}`)
 		return
 	}
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return
 	}
+	if again && n%2 == 0 {
+		_ = c.Close(websocket.StatusTryAgainLater, "store unavailable")
+		return
+	}
 	ctx := r.Context()
+	g.open.Add(1)
 	g.wg.Go(func() {
+		defer g.open.Add(-1)
 		defer c.CloseNow()
 		ctx := context.WithoutCancel(ctx)
 		if c.Write(ctx, websocket.MessageText, []byte(`{"type":"welcome","data":{}}`)) != nil {
@@ -137,12 +170,81 @@ func TestRunModes(t *testing.T) {
 		if s.Memory == nil || s.Memory.Source != "metrics" || s.Memory.Before == 0 {
 			t.Errorf("memory = %+v, want figures from /metrics", s.Memory)
 		}
+		checkCPU(t, s, []string{"sessions", "connect", "hold"}, map[string]int64{"sessions": 20, "connect": 20, "hold": 20})
+	})
+	t.Run("connect hold sampled", func(t *testing.T) {
+		g := newFakeGateway(t) // its own: no socket of another subtest is still closing
+		s := runJSON(t, "connect", "-url", g.srv.URL, "-n", "20", "-duration", "2s", "-sample", "1s")
+		m := s.Memory
+		if m == nil || m.EndAfter != "hold" {
+			t.Fatalf("memory = %+v, want figures after the hold", m)
+		}
+		var labels []string
+		for _, sm := range m.Samples {
+			labels = append(labels, sm.Label)
+			if sm.Open != 20 || sm.RSS == 0 || sm.PerSocket != 16 || sm.HeapPerSocket != 8 || sm.StackPerSocket != 4 || sm.GCs == 0 || sm.Goroutines != 23 {
+				t.Errorf("sample %+v: want 20 open, RSS, heap and stacks per socket 16, 8 and 4 KiB, 23 goroutines and GC cycles", sm)
+			}
+		}
+		if diff := cmp.Diff([]string{"connected", "+1s", "after hold"}, labels); diff != "" {
+			t.Errorf("memory samples mismatch (-want +got):\n%s", diff)
+		}
+		if n := len(m.Samples); n > 0 && (m.Samples[0].RSS != m.Connected || m.Samples[n-1].RSS != m.End) {
+			t.Errorf("samples %+v: want the first at connected (%d), the last at end (%d)", m.Samples, m.Connected, m.End)
+		}
+		checkCPU(t, s, []string{"sessions", "connect", "hold"}, map[string]int64{"hold": 20})
+		var text bytes.Buffer
+		s.writeText(&text)
+		for _, want := range []string{
+			`1\.3 MiB after hold; per socket 16\.0 KiB connected, 16\.0 KiB after hold`,
+			`\n +connected +[0-9.]+ +20 +1\.3 +16\.0 +8\.0 +4\.0 +23 +\d+\n`,
+			`\n +\+1s +[0-9.]+ +20 +1\.3 +16\.0 `,
+			`\n +after hold +[0-9.]+ +20 +1\.3 +16\.0 `,
+			`\n +hold +[0-9.]+ +20 socket held +[0-9.]+ `,
+		} {
+			if !regexp.MustCompile(want).MatchString(text.String()) {
+				t.Errorf("text summary does not match %q:\n%s", want, text.String())
+			}
+		}
+	})
+	t.Run("connect burst", func(t *testing.T) {
+		g := newFakeGateway(t) // its own: tokens tok-1 ... tok-20 in socket order (-c 1)
+		g.refuseReconnects = true
+		s := runJSON(t, "connect", "-url", g.srv.URL, "-n", "20", "-c", "1", "-duration", "10ms", "-burst", "8")
+		b := s.Burst
+		if b == nil || b.Reconnect == nil {
+			t.Fatalf("burst = %+v, want burst figures", b)
+		}
+		// Sockets 0-7 (tok-1 ... tok-8) were closed; 1, 3, 5, 7 came back.
+		want := map[string]int64{"http 503 too_many_pending": 2, "close 1013 store unavailable": 2}
+		if b.Sockets != 8 || b.CloseErrors != 0 || b.Reconnect.Count != 4 || b.Reconnect.Errors != 4 || b.StoreTimeouts != 2 {
+			t.Errorf("burst = %+v, reconnect %+v: want 8 closed, 4 back, 4 refused of which 2 store timeouts", b, b.Reconnect)
+		}
+		if diff := cmp.Diff(want, b.Reconnect.ErrorKinds); diff != "" {
+			t.Errorf("reconnect failures mismatch (-want +got):\n%s", diff)
+		}
+		if s.Hold == nil || s.Hold.Count != 16 || s.Hold.Errors != 0 {
+			t.Errorf("hold = %+v, want 16 open at the end and none dropped (the closed ones are not drops)", s.Hold)
+		}
+		checkCPU(t, s, []string{"sessions", "connect", "close", "reconnect", "hold"}, map[string]int64{"close": 8, "reconnect": 4, "hold": 16})
+		var text bytes.Buffer
+		s.writeText(&text)
+		for _, want := range []string{
+			`\nburst     8 sockets closed at \+[0-9.]+s in [0-9.]+s \(0 close errors\), dialed again over 1s: 4 back, all answered [0-9.]+s after the first dial, 2 store timeouts\n`,
+			`\nreconnect        4 ok      4 errors .* latency ms p50 [0-9.]+ p90 [0-9.]+ p99 [0-9.]+ max [0-9.]+\n +2 × close 1013 store unavailable\n +2 × http 503 too_many_pending\n`,
+			`\n +reconnect +[0-9.]+ +4 reconnect +[0-9.]+ `,
+		} {
+			if !regexp.MustCompile(want).MatchString(text.String()) {
+				t.Errorf("text summary does not match %q:\n%s", want, text.String())
+			}
+		}
 	})
 	t.Run("ping", func(t *testing.T) {
 		s := runJSON(t, "ping", "-url", g.srv.URL, "-n", "10", "-rate", "200", "-duration", "200ms")
 		if s.Ping == nil || s.Ping.Sent == 0 || s.Ping.Count != s.Ping.Sent || s.Ping.Lost != 0 {
-			t.Errorf("ping = %+v, want every ping answered", s.Ping)
+			t.Fatalf("ping = %+v, want every ping answered", s.Ping)
 		}
+		checkCPU(t, s, []string{"sessions", "connect", "ping"}, map[string]int64{"connect": 10, "ping": s.Ping.Count})
 	})
 	t.Run("rooms", func(t *testing.T) {
 		s := runJSON(t, "rooms", "-url", g.srv.URL, "-tables", "3", "-rate", "20", "-duration", "200ms")
@@ -151,9 +253,41 @@ func TestRunModes(t *testing.T) {
 		}
 		d := s.Delivery
 		if d == nil || d.Sent == 0 || d.Count != 3*d.Sent || d.Lost != 0 {
-			t.Errorf("delivery = %+v, want 3 deliveries per frame sent", d)
+			t.Fatalf("delivery = %+v, want 3 deliveries per frame sent", d)
 		}
+		checkCPU(t, s, []string{"sessions", "connect", "join", "relay"}, map[string]int64{"join": 12, "relay": d.Sent})
 	})
+}
+
+// checkCPU checks that s has a CPU figure for each phase in order, the
+// target's and the tool's, with the given operation counts. The fake
+// gateway runs in the test's process, so the load tool finds its own pid
+// listening on the port.
+func checkCPU(t *testing.T, s summary, phases []string, ops map[string]int64) {
+	t.Helper()
+	c := s.CPU
+	if c == nil {
+		t.Fatalf("no cpu figures; notes %q", s.Notes)
+	}
+	if c.ServerPID != os.Getpid() || c.ToolPID != os.Getpid() || !strings.HasPrefix(c.ServerPIDFrom, "listening on port ") {
+		t.Errorf("cpu server pid %d (%s), tool pid %d, want both %d, found listening", c.ServerPID, c.ServerPIDFrom, c.ToolPID, os.Getpid())
+	}
+	var names []string
+	for _, p := range c.Phases {
+		names = append(names, p.Name)
+		if p.Server == nil || p.Tool == nil || p.Seconds <= 0 {
+			t.Errorf("cpu phase %+v: want server and tool figures over a positive time", p)
+		}
+		if want, ok := ops[p.Name]; ok && p.Ops != want {
+			t.Errorf("cpu phase %s: ops = %d, want %d", p.Name, p.Ops, want)
+		}
+	}
+	if diff := cmp.Diff(phases, names); diff != "" {
+		t.Errorf("cpu phases mismatch (-want +got):\n%s", diff)
+	}
+	if !slices.ContainsFunc(s.Notes, func(n string) bool { return strings.Contains(n, "load tool's own process") }) {
+		t.Errorf("notes = %q, want one saying the target is the tool's own process", s.Notes)
+	}
 }
 
 func TestRunChurn(t *testing.T) {
@@ -179,6 +313,9 @@ func TestRunErrors(t *testing.T) {
 		{"bad n", []string{"loadgen", "ping", "-n", "0"}, "-n"},
 		{"extra args", []string{"loadgen", "sessions", "x"}, "unexpected arguments"},
 		{"churn min over n", []string{"loadgen", "churn", "-n", "10", "-min", "20"}, "-min"},
+		{"burst outside a hold", []string{"loadgen", "ping", "-burst", "10"}, "-burst: only for connect and baseline"},
+		{"negative burst", []string{"loadgen", "connect", "-burst", "-1"}, "-burst"},
+		{"negative sample", []string{"loadgen", "connect", "-sample", "-1s"}, "-sample"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,6 +35,8 @@ type sample struct {
 	// target exports go_memstats_*: they split the RSS growth.
 	heapInuse  int64
 	stackInuse int64
+	// gcs is go_gc_duration_seconds_count, the GC cycles so far.
+	gcs int64
 }
 
 // read takes one reading. A GC in the target is not forced: the figure is
@@ -49,6 +51,7 @@ func (p probe) read(ctx context.Context) (sample, error) {
 				goroutines: int64(m["go_goroutines"]),
 				heapInuse:  int64(m["go_memstats_heap_inuse_bytes"]),
 				stackInuse: int64(m["go_memstats_stack_inuse_bytes"]),
+				gcs:        int64(m["go_gc_duration_seconds_count"]),
 			}, nil
 		}
 	}

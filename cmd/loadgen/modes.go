@@ -17,16 +17,29 @@ import (
 const grace = 5 * time.Second
 
 func (lg *loadgen) newSummary(mode string, t target) *summary {
-	return &summary{Mode: mode, Target: t.base.String(), Started: time.Now().UTC().Truncate(time.Second)}
+	return &summary{Mode: mode, Target: t.base.String(), Started: time.Now().UTC().Truncate(time.Second),
+		CPU: newCPUStats(t), pidErr: t.pidErr}
 }
 
-func (lg *loadgen) gateway() target { return target{base: lg.cfg.URL, pid: lg.cfg.PID} }
+// gateway is the target of -url, with the pid of -pid, else that of the
+// process listening on its port when it is on this machine.
+func (lg *loadgen) gateway() target {
+	t := target{base: lg.cfg.URL, pid: lg.cfg.PID, pidFrom: "-pid"}
+	if t.pid == 0 {
+		port := t.base.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[t.base.Scheme]
+		}
+		t.pid, t.pidFrom, t.pidErr = findPID(t.base.Hostname(), port)
+	}
+	return t
+}
 
 // sessions measures POST /session: -n requests, -c at a time.
 func (lg *loadgen) sessions(ctx context.Context) (*summary, error) {
 	t := lg.gateway()
 	sum := lg.newSummary("sessions", t)
-	_, sum.Sessions = lg.createSessions(ctx, t, lg.cfg.N)
+	lg.createSessions(ctx, sum, t, lg.cfg.N)
 	if sum.Sessions.ErrorKinds["http 429"] > 0 {
 		sum.Notes = append(sum.Notes, "429s: run the gateway with GATEWAY_SESSION_RATE=off for a load test")
 	}
@@ -44,8 +57,7 @@ func (lg *loadgen) connect(ctx context.Context) (*summary, error) {
 			return sum, fmt.Errorf("baseline: %w", err)
 		}
 	}
-	tokens, sp := lg.createSessions(ctx, t, lg.cfg.N)
-	sum.Sessions = sp
+	tokens := lg.createSessions(ctx, sum, t, lg.cfg.N)
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
@@ -57,13 +69,47 @@ func (lg *loadgen) connect(ctx context.Context) (*summary, error) {
 }
 
 // connectHold opens a socket per token, holds them for -duration and
-// measures the target's memory before, once connected and at the end.
+// measures the target's memory before, once connected, during the hold
+// (5 s after all are open, then every -sample) and at the end. With
+// -burst, the burst runs after the reading at 5 s (at the end of a
+// shorter hold). The hold's CPU leaves out the memory readings and the
+// burst.
 func (lg *loadgen) connectHold(ctx context.Context, sum *summary, t target, tokens []string) error {
 	f, mt := lg.openFleet(ctx, sum, t, tokens, nil)
 	defer f.close()
+	d := lg.cfg.Duration
 	start := time.Now()
-	f.hold(ctx, lg.cfg.Duration, "hold")
-	lg.finishHold(ctx, sum, f, mt, time.Since(start))
+	status := func() { f.holdStatus("hold", start.Add(d)) }
+	status()
+	var hold cpuSpan
+	from := sum.CPU.read()
+	pause := func() { hold.add(from, sum.CPU.read()) } // around what is not the hold
+	resume := func() { from = sum.CPU.read() }
+	burstDue := lg.cfg.Burst > 0
+	burst := func() {
+		burstDue = false
+		sum.Burst = lg.burst(ctx, sum, f, t.wsURL(), tokens, lg.cfg.Burst, time.Since(start))
+		status()
+	}
+	for _, p := range holdPoints(d, lg.cfg.Sample) {
+		if !waitUntil(ctx, start.Add(p)) {
+			break
+		}
+		pause()
+		mt.sample(ctx, holdLabel(p))
+		if burstDue && p >= settle {
+			burst()
+		}
+		resume()
+	}
+	if waitUntil(ctx, start.Add(d)) && burstDue {
+		pause()
+		burst()
+		resume()
+	}
+	pause()
+	sum.CPU.record("hold", hold, f.open.Load(), "socket held")
+	lg.finishHold(ctx, sum, f, mt, time.Since(start), "hold")
 	return ctx.Err()
 }
 
@@ -74,16 +120,18 @@ func (lg *loadgen) openFleet(ctx context.Context, sum *summary, t target, tokens
 	mt := &memTracker{p: lg.probe(t)}
 	mt.before(ctx)
 	f := lg.newFleet(ctx, len(tokens), onFrame)
+	cpu0 := sum.CPU.read()
 	sum.Connect = f.connect(t.wsURL(), tokens)
+	sum.CPU.phase("connect", cpu0, sum.Connect.Count, "socket connected")
 	sum.Sockets = int(f.open.Load())
-	mt.connected(ctx)
+	mt.connected(ctx, f.open.Load)
 	return f, mt
 }
 
-// finishHold takes the target's last memory reading and records the hold
-// of f, which lasted elapsed.
-func (lg *loadgen) finishHold(ctx context.Context, sum *summary, f *fleet, mt *memTracker, elapsed time.Duration) {
-	mt.end(ctx)
+// finishHold takes the target's last memory reading, after what ("hold",
+// "play", ...), and records the hold of f, which lasted elapsed.
+func (lg *loadgen) finishHold(ctx context.Context, sum *summary, f *fleet, mt *memTracker, elapsed time.Duration, what string) {
+	mt.end(ctx, what)
 	sum.Hold = f.holdPhase(elapsed)
 	mt.finish(sum, sum.Sockets)
 }
@@ -103,8 +151,7 @@ func deliveries(ctx context.Context, rec *recorder, elapsed time.Duration, sent,
 func (lg *loadgen) ping(ctx context.Context) (*summary, error) {
 	t := lg.gateway()
 	sum := lg.newSummary("ping", t)
-	tokens, sp := lg.createSessions(ctx, t, lg.cfg.N)
-	sum.Sessions = sp
+	tokens := lg.createSessions(ctx, sum, t, lg.cfg.N)
 	if perSocket := lg.cfg.Rate / float64(max(len(tokens), 1)); perSocket > 40 {
 		sum.Notes = append(sum.Notes, fmt.Sprintf("%.0f pings/s per socket is near the gateway's message rate limit (50/s by default)", perSocket))
 	}
@@ -131,6 +178,7 @@ func (lg *loadgen) ping(ctx context.Context) (*summary, error) {
 		return sum, errors.New("no socket open")
 	}
 	start := time.Now()
+	cpu0 := sum.CPU.read()
 	sent := lg.pace(ctx, &rec, lg.cfg.Rate, lg.cfg.Duration, func(seq int64) error {
 		i := open[int(seq%int64(len(open)))]
 		return f.send(i, fmt.Appendf(nil, `{"type":"ping","id":"%d"}`, lg.stamp()))
@@ -139,7 +187,8 @@ func (lg *loadgen) ping(ctx context.Context) (*summary, error) {
 	})
 	elapsed := time.Since(start)
 	sum.Ping = deliveries(ctx, &rec, elapsed, sent, sent, &recv)
-	lg.finishHold(ctx, sum, f, mt, elapsed)
+	sum.CPU.phase("ping", cpu0, sum.Ping.Count, "round trip")
+	lg.finishHold(ctx, sum, f, mt, elapsed, "pings")
 	return sum, ctx.Err()
 }
 
@@ -151,8 +200,7 @@ func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
 	sum := lg.newSummary("rooms", t)
 	tables := lg.cfg.Tables
 	sum.Tables = tables
-	tokens, sp := lg.createSessions(ctx, t, 4*tables)
-	sum.Sessions = sp
+	tokens := lg.createSessions(ctx, sum, t, 4*tables)
 	if len(tokens) != 4*tables {
 		return sum, fmt.Errorf("rooms: only %d of %d sessions created", len(tokens), 4*tables)
 	}
@@ -187,6 +235,7 @@ func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
 
 	lg.setStatus(func() string { return fmt.Sprintf("join: %d/%d seated", joined.Load(), len(tokens)) })
 	start := time.Now()
+	cpu0 := sum.CPU.read()
 	parallel(ctx, len(tokens), lg.cfg.C, func(i int) {
 		joinAt[i].Store(lg.stamp())
 		if err := f.send(i, fmt.Appendf(nil, `{"type":"room.join","data":{"room":"lg-%d"}}`, i/4)); err != nil {
@@ -197,8 +246,10 @@ func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
 		joinRec.fail(fmt.Errorf("%d joins unanswered: %w", int64(len(tokens))-joined.Load(), errLost))
 	}
 	sum.Join = joinRec.phase(time.Since(start))
+	sum.CPU.phase("join", cpu0, sum.Join.Count, "join")
 
 	start = time.Now()
+	cpu0 = sum.CPU.read()
 	sent := lg.pace(ctx, &delivRec, float64(tables)*lg.cfg.Rate, lg.cfg.Duration, func(seq int64) error {
 		table := seq % int64(tables)
 		player := table*4 + (seq/int64(tables))%4
@@ -208,7 +259,8 @@ func (lg *loadgen) rooms(ctx context.Context) (*summary, error) {
 	})
 	elapsed := time.Since(start)
 	sum.Delivery = deliveries(ctx, &delivRec, elapsed, sent, 3*sent, &delivered)
-	lg.finishHold(ctx, sum, f, mt, elapsed)
+	sum.CPU.phase("relay", cpu0, sent, "frame sent (to 3)")
+	lg.finishHold(ctx, sum, f, mt, elapsed, "relay")
 	return sum, ctx.Err()
 }
 
@@ -279,49 +331,4 @@ func issue(ctx context.Context, jobs chan<- int64, rate float64, d time.Duration
 			}
 		}
 	}
-}
-
-// memTracker reads the target's memory at the points of a run.
-type memTracker struct {
-	p   probe
-	m   memory
-	err error
-}
-
-func (mt *memTracker) read(ctx context.Context) sample {
-	if mt.err != nil {
-		return sample{}
-	}
-	s, err := mt.p.read(ctx)
-	if err != nil {
-		mt.err = err
-		return sample{}
-	}
-	mt.m.Source = s.source
-	return s
-}
-
-func (mt *memTracker) before(ctx context.Context) {
-	s := mt.read(ctx)
-	mt.m.Before, mt.m.GoroutinesBefore = s.rss, s.goroutines
-	mt.m.HeapBefore, mt.m.StackBefore = s.heapInuse, s.stackInuse
-}
-
-func (mt *memTracker) connected(ctx context.Context) { mt.m.Connected = mt.read(ctx).rss }
-
-func (mt *memTracker) end(ctx context.Context) {
-	s := mt.read(ctx)
-	mt.m.End, mt.m.GoroutinesEnd = s.rss, s.goroutines
-	mt.m.HeapEnd, mt.m.StackEnd = s.heapInuse, s.stackInuse
-}
-
-// finish puts the figures, or why there are none, in sum.
-func (mt *memTracker) finish(sum *summary, sockets int) {
-	if mt.err != nil {
-		sum.Notes = append(sum.Notes, "memory not measured: "+mt.err.Error())
-		return
-	}
-	mt.m.Sockets = sockets
-	mt.m.finish()
-	sum.Memory = &mt.m
 }

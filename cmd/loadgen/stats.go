@@ -33,8 +33,10 @@ func (r *recorder) add(d time.Duration) {
 }
 
 // fail records one failed operation, classified by errorKind.
-func (r *recorder) fail(err error) {
-	k := errorKind(err)
+func (r *recorder) fail(err error) { r.failKind(errorKind(err)) }
+
+// failKind records one failed operation of kind k.
+func (r *recorder) failKind(k string) {
 	r.mu.Lock()
 	if r.errs == nil {
 		r.errs = make(map[string]int64)
@@ -184,52 +186,6 @@ func (e statusError) Error() string { return fmt.Sprintf("unexpected HTTP status
 // errLost marks a frame that never arrived.
 var errLost = errors.New("frame lost")
 
-// memory is what the target process's resident set did during the run.
-type memory struct {
-	// Source says where the figures come from: "metrics" (the target's
-	// process_resident_memory_bytes) or "proc" (/proc/<pid>/status).
-	Source string `json:"source"`
-	// Sockets is how many sockets the growth is divided by.
-	Sockets int `json:"sockets"`
-	// Before is the RSS before the first socket, Connected once all are
-	// open, End after the hold (connect, ping) or after play (rooms).
-	Before    int64 `json:"rss_before_bytes"`
-	Connected int64 `json:"rss_connected_bytes"`
-	End       int64 `json:"rss_end_bytes"`
-	// PerSocketConnected and PerSocketEnd are the growth from Before, per
-	// socket, in KiB.
-	PerSocketConnected float64 `json:"per_socket_connected_kib"`
-	PerSocketEnd       float64 `json:"per_socket_end_kib"`
-	// Goroutines, when the target exports go_goroutines.
-	GoroutinesBefore int64 `json:"goroutines_before,omitempty"`
-	GoroutinesEnd    int64 `json:"goroutines_end,omitempty"`
-	// The Go runtime's heap and stack in use, when the target exports
-	// go_memstats_*, and their growth per socket at the end, in KiB.
-	HeapBefore        int64   `json:"heap_inuse_before_bytes,omitempty"`
-	HeapEnd           int64   `json:"heap_inuse_end_bytes,omitempty"`
-	StackBefore       int64   `json:"stack_inuse_before_bytes,omitempty"`
-	StackEnd          int64   `json:"stack_inuse_end_bytes,omitempty"`
-	HeapPerSocketEnd  float64 `json:"heap_per_socket_end_kib,omitempty"`
-	StackPerSocketEnd float64 `json:"stack_per_socket_end_kib,omitempty"`
-}
-
-// finish computes the per-socket figures.
-func (m *memory) finish() {
-	if m.Sockets <= 0 {
-		return
-	}
-	per := func(before, after int64) float64 {
-		if before == 0 || after == 0 {
-			return 0
-		}
-		return math.Round(float64(after-before)/float64(m.Sockets)/1024*10) / 10
-	}
-	m.PerSocketConnected = per(m.Before, m.Connected)
-	m.PerSocketEnd = per(m.Before, m.End)
-	m.HeapPerSocketEnd = per(m.HeapBefore, m.HeapEnd)
-	m.StackPerSocketEnd = per(m.StackBefore, m.StackEnd)
-}
-
 // summary is the result of one run, printed as text or JSON.
 type summary struct {
 	Mode    string    `json:"mode"`
@@ -244,6 +200,8 @@ type summary struct {
 	Connect *phase `json:"connect,omitempty"`
 	// Hold is sockets lost while held: Count is those still open at the end.
 	Hold *phase `json:"hold,omitempty"`
+	// Burst is the -burst reconnects during the hold.
+	Burst *burstStats `json:"burst,omitempty"`
 	// Ping is application ping -> pong round trips.
 	Ping *phase `json:"ping,omitempty"`
 	// Join is room.join -> room.joined.
@@ -256,12 +214,30 @@ type summary struct {
 	InBand  *phase      `json:"in_band_refresh,omitempty"`
 	Churn   *churnStats `json:"churn,omitempty"`
 	// Play is the tables mode's Big Two play (tables.go).
-	Play     *tablesPlay `json:"play,omitempty"`
-	Memory   *memory     `json:"memory,omitempty"`
-	Baseline *summary    `json:"baseline,omitempty"`
+	Play   *tablesPlay `json:"play,omitempty"`
+	Memory *memory     `json:"memory,omitempty"`
+	// CPU is the target's and the load tool's CPU time in each phase.
+	CPU      *cpuStats `json:"cpu,omitempty"`
+	Baseline *summary  `json:"baseline,omitempty"`
 	// ConnectVsBaseline is Connect.Rate / Baseline.Connect.Rate.
 	ConnectVsBaseline float64  `json:"connect_rate_vs_baseline,omitempty"`
 	Notes             []string `json:"notes,omitempty"`
+
+	pidErr error // why the target's pid is not known
+}
+
+// finish adds the notes on what could not be measured, here and in the
+// baseline, once the run is over.
+func (s *summary) finish() {
+	if s.CPU != nil {
+		s.Notes = append(s.Notes, s.CPU.notes(s.pidErr)...)
+		if len(s.CPU.Phases) == 0 {
+			s.CPU = nil
+		}
+	}
+	if s.Baseline != nil {
+		s.Baseline.finish()
+	}
 }
 
 // writeText prints s for people.
@@ -284,6 +260,9 @@ func (s *summary) writeText(w io.Writer) {
 	}
 	for _, r := range rows {
 		r.p.writeRow(w, r.name, r.name == "delivery" || r.name == "ping")
+		if r.name == "hold" {
+			s.Burst.writeText(w)
+		}
 	}
 	if s.Play != nil {
 		s.Play.writeText(w)
@@ -302,17 +281,8 @@ func (s *summary) writeText(w io.Writer) {
 			writeCounts(w, c.ClientErrors)
 		}
 	}
-	if m := s.Memory; m != nil {
-		fmt.Fprintf(w, "memory (%s): RSS %s before, %s connected, %s at end; per socket %.1f KiB connected, %.1f KiB at end",
-			m.Source, mib(m.Before), mib(m.Connected), mib(m.End), m.PerSocketConnected, m.PerSocketEnd)
-		if m.HeapEnd > 0 {
-			fmt.Fprintf(w, "; of which Go heap in use %.1f KiB, stacks %.1f KiB", m.HeapPerSocketEnd, m.StackPerSocketEnd)
-		}
-		if m.GoroutinesEnd > 0 {
-			fmt.Fprintf(w, "; goroutines %d -> %d", m.GoroutinesBefore, m.GoroutinesEnd)
-		}
-		fmt.Fprintln(w)
-	}
+	s.Memory.writeText(w)
+	s.CPU.writeText(w)
 	for _, n := range s.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
@@ -360,12 +330,4 @@ func (p *phase) writeRow(w io.Writer, name string, withLost bool) {
 			fmt.Fprintf(w, "          %6d × %s\n", p.ErrorKinds[k], k)
 		}
 	}
-}
-
-// mib formats bytes as MiB.
-func mib(b int64) string {
-	if b == 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -139,10 +140,49 @@ func TestParseVmRSS(t *testing.T) {
 }
 
 func TestMemoryFinish(t *testing.T) {
-	m := memory{Sockets: 1000, Before: 10 << 20, Connected: 10<<20 + 20*1024*1000, End: 10<<20 + 16*1024*1000}
+	m := memory{Sockets: 1000, Before: 10 << 20, Connected: 10<<20 + 20*1024*1000, End: 10<<20 + 16*1024*1000,
+		HeapBefore: 4 << 20, StackBefore: 1 << 20, Samples: []memSample{
+			{Label: "+5s", Open: 1000, RSS: 10<<20 + 18*1024*1000, HeapInuse: 4<<20 + 9*1024*1000, StackInuse: 1<<20 + 4*1024*1000},
+			{Label: "+30s", Open: 500, RSS: 10<<20 + 9*1024*1000}, // half dropped; no Go figures
+		}}
 	m.finish()
 	if m.PerSocketConnected != 20 || m.PerSocketEnd != 16 {
 		t.Errorf("per socket = %.1f, %.1f KiB, want 20, 16", m.PerSocketConnected, m.PerSocketEnd)
+	}
+	want := []memSample{
+		{Label: "+5s", Open: 1000, RSS: 10<<20 + 18*1024*1000, HeapInuse: 4<<20 + 9*1024*1000, StackInuse: 1<<20 + 4*1024*1000,
+			PerSocket: 18, HeapPerSocket: 9, StackPerSocket: 4},
+		{Label: "+30s", Open: 500, RSS: 10<<20 + 9*1024*1000, PerSocket: 18},
+	}
+	if diff := cmp.Diff(want, m.Samples); diff != "" {
+		t.Errorf("samples mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestHoldPoints(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name     string
+		d, every time.Duration
+		want     []time.Duration
+	}{
+		{"150 s every 30 s", 150 * s, 30 * s, []time.Duration{5 * s, 30 * s, 60 * s, 90 * s, 120 * s}},
+		{"every 5 s is once at 5 s", 16 * s, 5 * s, []time.Duration{5 * s, 10 * s, 15 * s}},
+		{"every 2 s", 7 * s, 2 * s, []time.Duration{2 * s, 4 * s, 5 * s, 6 * s}},
+		{"no sampling", 30 * s, 0, []time.Duration{5 * s}},
+		{"short hold", 2 * s, s, []time.Duration{s}},
+		{"shorter than 5 s, no sampling", 2 * s, 0, nil},
+		{"sampling at the end is the end reading", 60 * s, 30 * s, []time.Duration{5 * s, 30 * s}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, holdPoints(tt.d, tt.every)); diff != "" {
+				t.Errorf("holdPoints(%v, %v) mismatch (-want +got):\n%s", tt.d, tt.every, diff)
+			}
+		})
+	}
+	if got := holdLabel(90 * s); got != "+90s" {
+		t.Errorf("holdLabel(90s) = %q, want +90s", got)
 	}
 }
 
@@ -151,7 +191,16 @@ func TestWriteText(t *testing.T) {
 		Mode: "connect", Target: "http://127.0.0.1:8080", Sockets: 2,
 		Connect: &phase{Count: 2, Errors: 1, Seconds: 1, Rate: 2, Latency: latency{P50: 1, P90: 2, P99: 3, Max: 4},
 			ErrorKinds: map[string]int64{"http 429": 1}},
-		Memory:            &memory{Source: "metrics", Sockets: 2, Before: 1 << 20, Connected: 2 << 20, End: 2 << 20, PerSocketConnected: 512, PerSocketEnd: 512},
+		Memory: &memory{Source: "metrics", Sockets: 2, Before: 1 << 20, Connected: 2 << 20, End: 2 << 20, EndAfter: "hold",
+			PerSocketConnected: 512, PerSocketEnd: 512, Samples: []memSample{
+				{Label: "connected", Open: 2, RSS: 2 << 20, PerSocket: 512},
+				{Label: "+5s", At: 5, Open: 2, RSS: 2 << 20, PerSocket: 512, HeapInuse: 1 << 20, HeapPerSocket: 100, GCs: 7},
+				{Label: "after hold", At: 30, Open: 1, RSS: 2 << 20, PerSocket: 1024},
+			}},
+		CPU: &cpuStats{ServerPID: 41, ServerPIDFrom: "-pid", ToolPID: 42, TickMS: 10, Phases: []cpuPhase{
+			{Name: "connect", Seconds: 1, Ops: 2, Per: "socket connected", Server: &cpuUse{Seconds: 0.01, PerOpUS: 5000, Cores: 0.01}, Tool: &cpuUse{Seconds: 0.02, PerOpUS: 10000, Cores: 0.02}},
+			{Name: "hold", Seconds: 30, Ops: 0, Per: "socket held", Tool: &cpuUse{}},
+		}},
 		Baseline:          &summary{Mode: "baseline", Target: "http://127.0.0.1:1", Connect: &phase{Count: 2, Rate: 4}},
 		ConnectVsBaseline: 0.5,
 	}
@@ -161,8 +210,14 @@ func TestWriteText(t *testing.T) {
 		"connect          2 ok      1 errors",
 		"p50 1.000 p90 2.000 p99 3.000 max 4.000",
 		"1 × http 429",
-		"per socket 512.0 KiB connected",
+		"2.0 MiB after hold; per socket 512.0 KiB connected, 512.0 KiB after hold",
+		"at                s    open   RSS MiB  RSS KiB  heap KiB stack KiB  goroutines   GCs",
+		"+5s             5.0       2       2.0    512.0     100.0         -           -     7",
+		"after hold     30.0       1       2.0   1024.0         -         -           -     -",
 		"connect rate vs baseline: 0.50×",
+		"cpu       server pid 41 (-pid), load tool pid 42; utime+stime from /proc, in 10 ms ticks (each figure ±1 tick: coarse for short phases)",
+		"connect        1.00        2 socket connected          0.01    5000.0   0.01         0.02   10000.0   0.02",
+		"hold          30.00        0 socket held                  -         -      -         0.00         -   0.00",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("writeText output lacks %q:\n%s", want, b.String())
@@ -181,5 +236,90 @@ func TestChurnTarget(t *testing.T) {
 		if got := churnTarget(tt.at, d, 1000, 3000); got != tt.want {
 			t.Errorf("churnTarget(%v, %v, 1000, 3000) = %d, want %d", tt.at, d, got, tt.want)
 		}
+	}
+}
+
+func TestCPURecord(t *testing.T) {
+	at := time.Unix(1000, 0)
+	r := func(sec float64, server, tool time.Duration, serverOK bool) cpuReading {
+		return cpuReading{at: at.Add(time.Duration(sec * float64(time.Second))), server: server, serverOK: serverOK, tool: tool, toolOK: true}
+	}
+	var c cpuStats
+	// A hold of 2 s + 2 s around a burst: 1.5 s of server CPU and 0.5 s of
+	// the tool's over 1,000 sockets.
+	var hold cpuSpan
+	hold.add(r(0, 10*time.Second, 5*time.Second, true), r(2, 10500*time.Millisecond, 5200*time.Millisecond, true))
+	hold.add(r(3, 12*time.Second, 6*time.Second, true), r(5, 13*time.Second, 6300*time.Millisecond, true))
+	c.record("hold", hold, 1000, "socket held")
+	// The server's pid went away before the end of this one.
+	var lost cpuSpan
+	lost.add(r(0, time.Second, time.Second, true), r(1, 0, 1100*time.Millisecond, false))
+	c.record("ping", lost, 0, "round trip")
+	want := []cpuPhase{
+		{Name: "hold", Seconds: 4, Ops: 1000, Per: "socket held",
+			Server: &cpuUse{Seconds: 1.5, PerOpUS: 1500, Cores: 0.38}, Tool: &cpuUse{Seconds: 0.5, PerOpUS: 500, Cores: 0.13}},
+		{Name: "ping", Seconds: 1, Per: "round trip", Tool: &cpuUse{Seconds: 0.1, Cores: 0.1}},
+	}
+	if diff := cmp.Diff(want, c.Phases); diff != "" {
+		t.Errorf("cpu phases mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestCPUNotes(t *testing.T) {
+	tests := []struct {
+		name   string
+		c      cpuStats
+		pidErr error
+		want   string
+	}{
+		{"not found", cpuStats{ToolPID: 2}, errors.New("find listener: nothing listens on TCP port 8080"), "server CPU not measured: find listener: nothing listens on TCP port 8080; pass -pid"},
+		{"own process", cpuStats{ServerPID: 2, ToolPID: 2}, nil, "the target runs in the load tool's own process: its CPU figures include the tool's"},
+		{"exited", cpuStats{ServerPID: 3, ToolPID: 2, serverErr: errors.New("read cpu of 3: gone")}, nil, "server CPU partly measured: read cpu of 3: gone"},
+		{"measured", cpuStats{ServerPID: 3, ToolPID: 2}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := strings.Join(tt.c.notes(tt.pidErr), "; "); got != tt.want {
+				t.Errorf("notes = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFindPIDNotLocal(t *testing.T) {
+	for _, host := range []string{"gateway.example.com", "10.0.0.7"} {
+		if pid, _, err := findPID(host, "8080"); err == nil || !strings.Contains(err.Error(), "not on loopback") {
+			t.Errorf("findPID(%q) = %d, %v, want an error saying it is not on loopback", host, pid, err)
+		}
+	}
+}
+
+func TestRefusalKind(t *testing.T) {
+	tests := []struct {
+		name         string
+		err          error
+		want         string
+		storeTimeout bool
+	}{
+		{"store timeout at auth", fmt.Errorf("welcome: %w", websocket.CloseError{Code: 1013, Reason: "store unavailable"}), "close 1013 store unavailable", true},
+		{"invalid token", fmt.Errorf("welcome: %w", websocket.CloseError{Code: 4001, Reason: "invalid token"}), "close 4001 invalid token", false},
+		{"store 503", fmt.Errorf("dial: %w", &refusedUpgrade{status: 503, code: "store_unavailable"}), "http 503 store_unavailable", true},
+		{"pending cap 503", fmt.Errorf("dial: %w", &refusedUpgrade{status: 503, code: "too_many_pending"}), "http 503 too_many_pending", false},
+		{"503 without a body", fmt.Errorf("dial: %w", &refusedUpgrade{status: 503}), "http 503", false},
+		{"timeout", fmt.Errorf("dial: %w", context.DeadlineExceeded), "timeout", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := refusalKind(tt.err); got != tt.want {
+				t.Errorf("refusalKind(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+			if got := isStoreTimeout(tt.err); got != tt.storeTimeout {
+				t.Errorf("isStoreTimeout(%v) = %v, want %v", tt.err, got, tt.storeTimeout)
+			}
+		})
+	}
+	// errorKind, used by the other modes, still sees the bare status.
+	if got := errorKind(fmt.Errorf("dial: %w", &refusedUpgrade{status: 503, code: "too_many_pending"})); got != "http 503" {
+		t.Errorf("errorKind(refused upgrade 503) = %q, want http 503", got)
 	}
 }

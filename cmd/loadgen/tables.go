@@ -49,8 +49,7 @@ func (lg *loadgen) tables(ctx context.Context) (*summary, error) {
 	sum := lg.newSummary("tables", t)
 	n := lg.cfg.Tables
 	sum.Tables = n
-	tokens, sp := lg.createSessions(ctx, t, 4*n)
-	sum.Sessions = sp
+	tokens := lg.createSessions(ctx, sum, t, 4*n)
 	if len(tokens) != 4*n {
 		return sum, fmt.Errorf("tables: only %d of %d sessions created", len(tokens), 4*n)
 	}
@@ -72,22 +71,32 @@ func (lg *loadgen) tables(ctx context.Context) (*summary, error) {
 		}()
 	}
 	r.out.SourceAddrs = addrs
+	cpu0 := sum.CPU.read()
 	sum.Connect = f.connect(t.wsURL(), tokens)
+	sum.CPU.phase("connect", cpu0, sum.Connect.Count, "socket connected")
 	sum.Sockets = int(f.open.Load())
-	mt.connected(ctx)
+	mt.connected(ctx, f.open.Load)
 	defer f.close()
 	if sum.Sockets != len(tokens) {
 		return sum, fmt.Errorf("tables: only %d of %d sockets open", sum.Sockets, len(tokens))
 	}
 
-	if err := r.sit(ctx); err != nil {
+	cpu0 = sum.CPU.read()
+	err := r.sit(ctx)
+	sum.CPU.phase("sit", cpu0, r.out.Sit.Count, "player seated")
+	if err != nil {
 		return sum, err
 	}
-	if err := r.dealAll(ctx); err != nil {
+	cpu0 = sum.CPU.read()
+	err = r.dealAll(ctx)
+	sum.CPU.phase("deal", cpu0, r.out.FirstDeal.Count, "first deal")
+	if err != nil {
 		return sum, err
 	}
+	mt.sample(ctx, "seated")
 
 	start := time.Now()
+	cpu0 = sum.CPU.read()
 	dealer := r.startDealer()
 	lg.pace(ctx, &r.moveRec, float64(n)*lg.cfg.Rate, lg.cfg.Duration, func(seq int64) error {
 		return r.move(int(seq % int64(n)))
@@ -97,7 +106,8 @@ func (lg *loadgen) tables(ctx context.Context) (*summary, error) {
 	// Moves (and deals) still in flight get the grace period.
 	waitFor(ctx, grace, func() bool { return r.inFlight() == 0 })
 	r.finish(elapsed)
-	lg.finishHold(ctx, sum, f, mt, elapsed)
+	sum.CPU.phase("play", cpu0, r.out.Move.Count, "move delivered")
+	lg.finishHold(ctx, sum, f, mt, elapsed, "play")
 	return sum, ctx.Err()
 }
 

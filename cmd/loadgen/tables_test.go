@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/bigtwo/gateway/gateway/app"
 	"github.com/bigtwo/gateway/gateway/room/bigtwo"
 )
@@ -130,9 +132,18 @@ func TestTablesMode(t *testing.T) {
 	if p.SourceAddrs != 1 {
 		t.Errorf("source addresses = %d, want 1 for two tables", p.SourceAddrs)
 	}
-	if s.Memory == nil || s.Memory.Before == 0 || s.Memory.End == 0 {
+	if mem := s.Memory; mem == nil || mem.Before == 0 || mem.End == 0 || mem.EndAfter != "play" {
 		t.Errorf("memory = %+v, want RSS before and after play", s.Memory)
+	} else {
+		var labels []string
+		for _, sm := range mem.Samples {
+			labels = append(labels, sm.Label)
+		}
+		if diff := cmp.Diff([]string{"connected", "seated", "after play"}, labels); diff != "" {
+			t.Errorf("memory samples mismatch (-want +got):\n%s", diff)
+		}
 	}
+	checkCPU(t, s, []string{"sessions", "connect", "sit", "deal", "play"}, map[string]int64{"sit": 8, "deal": 2, "play": m.Count})
 }
 
 // TestRandomMoveIsLegal plays whole hands with randomMove chosen from each

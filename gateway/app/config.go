@@ -51,6 +51,7 @@ type config struct {
 	MaxPending           int // 0: the gateway's default, 512 per CPU
 	MaxSocketsPerIP      int
 	StoreTimeout         time.Duration
+	AuthFastPath         bool // sockets authenticate without a store call while the revocation feed is synced
 	DrainTimeout         time.Duration
 	TurnTimeout          time.Duration
 	SeatGrace            time.Duration
@@ -143,6 +144,14 @@ func settings() []setting {
 		{"GATEWAY_MAX_PENDING", "", "unauthenticated sockets of the whole process; then 503; empty = 512 per CPU", optionalIntInto(func(c *config) *int { return &c.MaxPending })},
 		{"GATEWAY_MAX_SOCKETS_PER_IP", strconv.Itoa(gw.MaxSocketsPerIP), "sockets per address, pending and authenticated; then 429", intInto(func(c *config) *int { return &c.MaxSocketsPerIP })},
 		{"GATEWAY_STORE_TIMEOUT", dur(ss.StoreTimeout), "bound on every store call", durationInto(func(c *config) *time.Duration { return &c.StoreTimeout })},
+		{"GATEWAY_AUTH_FAST_PATH", "on", "on or off: sockets authenticate without a store call while the revocation feed is synced (PostgreSQL store only)", func(c *config, v string) error {
+			switch v {
+			case "on", "off":
+				c.AuthFastPath = v == "on"
+				return nil
+			}
+			return fmt.Errorf("invalid value %q (want on or off)", v)
+		}},
 		{"GATEWAY_DRAIN_TIMEOUT", "10s", "shutdown budget", durationInto(func(c *config) *time.Duration { return &c.DrainTimeout })},
 		{"GATEWAY_TURN_TIMEOUT", dur(tb.TurnTimeout), "a Big Two turn's deadline; then the bot move", durationInto(func(c *config) *time.Duration { return &c.TurnTimeout })},
 		{"GATEWAY_SEAT_GRACE", dur(tb.SeatGrace), "how long an away player keeps a seat between hands", durationInto(func(c *config) *time.Duration { return &c.SeatGrace })},

@@ -294,6 +294,37 @@ func TestFastPathFeedDown(t *testing.T) {
 	}
 }
 
+// A revocation made while the feed's connection was lost (its NOTIFY
+// lost with it) is in the set by the time the fast path is back: the
+// reconnected feed re-reads it before its heartbeat can count.
+func TestFastPathAfterReconnect(t *testing.T) {
+	u := pgtest.Schema(t)
+	keys := pgKeys(t)
+	a := startPGGateway(t, u, keys, pgGatewayOptions{})
+	px := pgtest.NewProxy(t, pgtest.HostOf(t, u))
+	b := startPGGateway(t, u, keys, pgGatewayOptions{
+		feedURL: pgtest.WithHost(t, u, px.Addr()),
+		store:   postgres.Options{ListenReconnectDelay: 50 * time.Millisecond},
+	})
+	is := a.create(t)
+	if err, path := b.authenticate(t, is.Token); err != nil || path != "fast" {
+		t.Fatalf("Authenticate on b = %v on the %s path, want nil on the fast path", err, path)
+	}
+	px.Cut()
+	waitFor(t, "Synced() zero once the connection is cut", 5*time.Second, func() bool { return b.feed.Synced().IsZero() })
+	if err := a.svc.RevokeSession(t.Context(), is.Session.ID, session.ReasonAdmin); err != nil {
+		t.Fatalf("RevokeSession on a: %v", err)
+	}
+	px.Restore()
+	waitFor(t, "Synced() again after the reconnect", 10*time.Second, func() bool { return !b.feed.Synced().IsZero() })
+	if !b.wasDelivered(is.Session.ID) {
+		t.Error("synced again before the re-read delivered the revocation made meanwhile")
+	}
+	if err, path := b.authenticate(t, is.Token); !errors.Is(err, session.ErrRevoked) || path != "fast" {
+		t.Errorf("Authenticate on b after the reconnect = %v on the %s path, want ErrRevoked on the fast path", err, path)
+	}
+}
+
 // A feed that hangs in silence (its connection stalled: Listening stays
 // true) stops proving anything once no heartbeat has come back within
 // FeedWindow, by the Service's clock: then every socket goes to the store.

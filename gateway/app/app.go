@@ -260,6 +260,22 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 	if err != nil {
 		return fmt.Errorf("GATEWAY_ADDR: %w", err)
 	}
+	var pprofSrv *http.Server
+	var pprofLn net.Listener
+	if cfg.PprofAddr != "" {
+		pprofLn, err = net.Listen("tcp", cfg.PprofAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("GATEWAY_PPROF_ADDR: %w", err)
+		}
+		pprofLog := log.With().Str("component", "pprof").Logger()
+		pprofSrv = pprofServer(pprofLog)
+		ev := pprofLog.Info()
+		if !loopback(pprofLn.Addr()) {
+			ev = pprofLog.Warn().Str("warning", "not a loopback address: whoever reaches it reads this process's profiles and command line")
+		}
+		ev.Str("addr", pprofLn.Addr().String()).Msg("pprof listening")
+	}
 	log.Info().Str("addr", ln.Addr().String()).Str("url", "http://"+displayAddr(ln.Addr())+"/").
 		Str("store", storeName(cfg)).Msg("listening")
 
@@ -270,6 +286,18 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 		}
 		return nil
 	})
+	if pprofSrv != nil {
+		g.Go(func() error {
+			if err := pprofSrv.Serve(pprofLn); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve pprof: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-ctx.Done()
+			return pprofSrv.Close() // a profile being taken does not hold the drain
+		})
+	}
 	g.Go(func() error { return sessions.Run(ctx) })
 	if cl != nil {
 		g.Go(func() error { return cl.Run(ctx) })

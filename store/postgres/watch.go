@@ -320,13 +320,14 @@ func (w *watcher) HandleNotification(_ context.Context, n *pgconn.Notification, 
 	if err := json.Unmarshal([]byte(n.Payload), &p); err != nil {
 		return fmt.Errorf("revocation payload %q: %w", n.Payload, err)
 	}
-	if at, err := time.Parse(time.RFC3339Nano, p.At); err == nil && at.After(w.since) {
+	// Only a connection that has caught up moves since and synced: pgx
+	// hands out the notifications it buffered during a re-read even after
+	// a failed re-read closed the connection, and those prove nothing about
+	// what the re-read did not reach.
+	if at, err := time.Parse(time.RFC3339Nano, p.At); err == nil && at.After(w.since) && w.listening {
 		w.since = at
 	}
 	if p.Heartbeat != "" {
-		// Only while listening: pgx hands out notifications it buffered
-		// during a re-read even after a failed re-read closed the
-		// connection, and those prove nothing.
 		if p.Heartbeat == w.id && w.listening && p.Sent > w.synced.Load() {
 			w.synced.Store(p.Sent)
 		}

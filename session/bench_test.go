@@ -3,11 +3,13 @@ package session_test
 import (
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/bigtwo/gateway/session"
 	"github.com/bigtwo/gateway/store/memory"
+	"github.com/bigtwo/gateway/store/postgres/pgtest"
 )
 
 // benchService is a Service over the memory store, as the gateway runs it
@@ -79,4 +81,37 @@ func BenchmarkCreate(b *testing.B) {
 			b.Fatalf("Create: %v", err)
 		}
 	}
+}
+
+// BenchmarkAuthenticate is a socket's authentication on each path: fast
+// (JWT verification and the revoked set, no store call; with a real
+// PostgreSQL feed, its Synced too) and store (JWT verification and
+// TouchSession: a map lookup in memory, a round trip to PostgreSQL). The
+// PostgreSQL rows skip unless GATEWAY_TEST_DATABASE_URL is set.
+func BenchmarkAuthenticate(b *testing.B) {
+	run := func(b *testing.B, svc *session.Service, tok string) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := svc.Authenticate(b.Context(), tok); err != nil {
+				b.Fatalf("Authenticate: %v", err)
+			}
+		}
+	}
+	b.Run("fast/memory", func(b *testing.B) {
+		keys := pgKeys(b)
+		svc := session.NewService(memory.New(), keys, zerolog.Nop(), session.Options{Feed: &fakeFeed{now: time.Now}})
+		run(b, svc, benchTokens(b, svc, 1)[0])
+	})
+	b.Run("store/memory", func(b *testing.B) {
+		svc := benchService(b)
+		run(b, svc, benchTokens(b, svc, 1)[0])
+	})
+	b.Run("fast/postgres", func(b *testing.B) {
+		g := startPGGateway(b, pgtest.Schema(b), pgKeys(b), pgGatewayOptions{})
+		run(b, g.svc, benchTokens(b, g.svc, 1)[0])
+	})
+	b.Run("store/postgres", func(b *testing.B) {
+		g := startPGGateway(b, pgtest.Schema(b), pgKeys(b), pgGatewayOptions{noWatch: true})
+		run(b, g.svc, benchTokens(b, g.svc, 1)[0])
+	})
 }

@@ -15,7 +15,15 @@ type Metrics struct {
 	refreshFails *prometheus.CounterVec
 	revoked      *prometheus.CounterVec
 	storeOps     *prometheus.HistogramVec
+	validations  *prometheus.CounterVec
+	remembered   prometheus.Gauge
 }
+
+// The paths of a validation, in gateway_session_validations_total.
+const (
+	pathFast  = "fast"  // Authenticate's fast path: the token and the revoked set
+	pathStore = "store" // the session row in the store
+)
 
 // NewMetrics creates the collectors and registers them on reg (nil: not
 // registered, for tests and tools).
@@ -43,7 +51,27 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Latency of session store calls, by operation and result (ok, not_found, unavailable, error).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"operation", "result"}),
+		validations: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_session_validations_total",
+			Help: "Validations of verified access tokens, by path (fast: the socket fast path, no store call; store: the session row) and result (ok, session_revoked, session_expired, invalid_token, store_unavailable, error).",
+		}, []string{"path", "result"}),
+		remembered: f.NewGauge(prometheus.GaugeOpts{
+			Name: "gateway_session_revocations_remembered",
+			Help: "Revoked sessions the socket fast path remembers (each for the token lifetime plus a minute).",
+		}),
 	}
+}
+
+// validated counts one validation of a verified token on path.
+func (m *Metrics) validated(path string, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+		if c, ok := CodeOf(err); ok {
+			result = c.Name
+		}
+	}
+	m.validations.WithLabelValues(path, result).Inc()
 }
 
 // storeDone records one store call that began at start.

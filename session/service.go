@@ -40,6 +40,17 @@ type Options struct {
 	// Metrics receives the service's counters and store latencies.
 	// Defaults to unregistered collectors.
 	Metrics *Metrics
+	// Feed, when set, turns on Authenticate's fast path (see Authenticate
+	// and Feed): the feed's callback must pass every revocation to
+	// Revoked. Nil, the default, sends every validation to the store.
+	Feed Feed
+	// FeedWindow is how recent Feed.Synced must be for Authenticate to
+	// skip the store: a revocation is refused by the fast path at the
+	// latest this long after it committed. Defaults to 3s.
+	FeedWindow time.Duration
+	// TouchInterval is how often Run records, in batches, the last use of
+	// the sessions Authenticate let in without the store. Defaults to 30s.
+	TouchInterval time.Duration
 }
 
 // DefaultOptions returns the default of every setting that has one: the
@@ -53,6 +64,8 @@ func DefaultOptions() Options {
 		MaxSessionsPerPlayer: 5,
 		StoreTimeout:         2 * time.Second,
 		CleanupInterval:      time.Minute,
+		FeedWindow:           3 * time.Second,
+		TouchInterval:        30 * time.Second,
 	}
 }
 
@@ -75,6 +88,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CleanupInterval <= 0 {
 		o.CleanupInterval = d.CleanupInterval
+	}
+	if o.FeedWindow <= 0 {
+		o.FeedWindow = d.FeedWindow
+	}
+	if o.TouchInterval <= 0 {
+		o.TouchInterval = d.TouchInterval
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -105,12 +124,17 @@ type Service struct {
 
 	rngMu sync.Mutex // guards rng, which is not safe for concurrent use
 	rng   *mrand.Rand
+
+	// The fast path's state (fastpath.go), used only with a feed.
+	feed    Feed
+	revoked revokedSet
+	touched touchSet
 }
 
 // NewService returns a Service over store, signing with keys.
 func NewService(store Store, keys *KeyRing, log zerolog.Logger, opts Options) *Service {
 	opts = opts.withDefaults()
-	return &Service{store: store, keys: keys, log: log, opts: opts, m: opts.Metrics, rng: opts.Rand}
+	return &Service{store: store, keys: keys, log: log, opts: opts, m: opts.Metrics, rng: opts.Rand, feed: opts.Feed}
 }
 
 // Issued is what Create and Refresh hand to the client.
@@ -235,8 +259,9 @@ func (s *Service) issue(sess Session, refresh string) (Issued, error) {
 }
 
 // Validate checks an access token twice: the JWT (signature, expiry, claims)
-// and the session row (exists, not revoked, not expired). It returns the
-// identity the token proves.
+// and the session row (exists, not revoked, not expired), which it reads
+// from the store and marks as used. It returns the identity the token
+// proves.
 func (s *Service) Validate(ctx context.Context, token string) (Identity, error) {
 	if token == "" {
 		return Identity{}, ErrMissingToken
@@ -246,6 +271,14 @@ func (s *Service) Validate(ctx context.Context, token string) (Identity, error) 
 	if err != nil {
 		return Identity{}, err
 	}
+	id, err := s.validateStored(ctx, claims, now)
+	s.m.validated(pathStore, err)
+	return id, err
+}
+
+// validateStored is Validate's check of the session row of a verified
+// token.
+func (s *Service) validateStored(ctx context.Context, claims AccessClaims, now time.Time) (Identity, error) {
 	sctx, cancel := s.storeCtx(ctx)
 	defer cancel()
 	start := time.Now()
@@ -273,9 +306,34 @@ func (s *Service) Validate(ctx context.Context, token string) (Identity, error) 
 	}, nil
 }
 
-// Authenticate is Validate; it lets the WebSocket gateway use the Service.
+// Authenticate is how the WebSocket gateway validates a socket's token.
+// Without a Feed it is Validate. With one it has a fast path that asks no
+// store: while the feed is synced (Feed.Synced at most FeedWindow ago), a
+// token that verifies, and lives no longer than TokenTTL, is good unless
+// its session is among the revocations the feed delivered (Revoked). A
+// revocation is then refused by every Service on the feed as soon as the
+// feed delivers it, and never later than FeedWindow after it committed;
+// while the feed is down or silent for longer than that, every call is
+// Validate. On the fast path the identity has no SessionExpiresAt, and the
+// session's last use is recorded by Run, within TouchInterval.
 func (s *Service) Authenticate(ctx context.Context, token string) (Identity, error) {
-	return s.Validate(ctx, token)
+	if s.feed == nil {
+		return s.Validate(ctx, token)
+	}
+	if token == "" {
+		return Identity{}, ErrMissingToken
+	}
+	now := s.now()
+	claims, err := s.keys.Verify(token, now)
+	if err != nil {
+		return Identity{}, err
+	}
+	if s.fastPath(claims) {
+		return s.authenticateFast(claims)
+	}
+	id, err := s.validateStored(ctx, claims, now)
+	s.m.validated(pathStore, err)
+	return id, err
 }
 
 func sessionUsable(sess Session, now time.Time) error {
@@ -402,14 +460,27 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 }
 
 // Run sweeps expired sessions every CleanupInterval until ctx ends, then
-// returns nil. A failed sweep is logged and retried at the next tick.
+// returns nil. A failed sweep is logged and retried at the next tick. With
+// a Feed, it also records the last use of the sessions the fast path let
+// in, every TouchInterval and once more when ctx ends (within the store
+// timeout), and forgets the revocations no token can meet any more.
 func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.opts.CleanupInterval)
 	defer t.Stop()
+	var touch <-chan time.Time
+	if s.feed != nil {
+		tt := time.NewTicker(s.opts.TouchInterval)
+		defer tt.Stop()
+		touch = tt.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
+			s.flushTouches(context.WithoutCancel(ctx))
 			return nil
+		case <-touch:
+			s.flushTouches(ctx)
+			s.pruneRevoked()
 		case <-t.C:
 			n, err := s.Sweep(ctx)
 			if err != nil {

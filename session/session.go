@@ -26,7 +26,9 @@ type Session struct {
 	// CreatedAt is when the session was created.
 	CreatedAt time.Time
 	// LastSeenAt is when the session was last used (created, refreshed or
-	// validated; stores may coarsen it to about a minute).
+	// validated; stores may coarsen it to about a minute, and a socket let
+	// in by Authenticate's fast path is recorded within the Service's
+	// TouchInterval, 30 s by default).
 	LastSeenAt time.Time
 	// ExpiresAt is when the session (and its refresh token) expires unless
 	// refreshed: the idle timeout, never later than MaxExpiresAt.
@@ -62,7 +64,8 @@ type Identity struct {
 	// lifetime is ExpiresAt - IssuedAt.
 	IssuedAt  time.Time
 	ExpiresAt time.Time
-	// SessionExpiresAt is the session's (refresh token's) expiry.
+	// SessionExpiresAt is the session's (refresh token's) expiry; zero
+	// when Authenticate let the socket in without reading the session.
 	SessionExpiresAt time.Time
 }
 

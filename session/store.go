@@ -47,6 +47,15 @@ type Store interface {
 	// before the touch.
 	TouchSession(ctx context.Context, id uuid.UUID, at time.Time) (Session, error)
 
+	// TouchSessions records at as the last use of every stored session
+	// among ids, ignoring the unknown ones: the Service's batch of the
+	// sessions whose sockets it authenticated without asking the store.
+	// Like TouchSession it may skip a session whose LastSeenAt is less than
+	// a minute before at, and it never moves a LastSeenAt back. It is one
+	// step per batch of sessions, not one atomic step for all of ids: on an
+	// error some sessions may have been touched. Empty ids is a no-op.
+	TouchSessions(ctx context.Context, ids []uuid.UUID, at time.Time) error
+
 	// RotateRefresh replaces a session's refresh token, atomically. The
 	// session is the one that has, or once had, oldHash:
 	//   - none: ErrNotFound;

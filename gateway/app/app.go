@@ -3,7 +3,7 @@
 // (migrated), the session HTTP API, the admin API, rate limits, trusted
 // proxies, CORS, /healthz, /readyz, /metrics, the web client, the
 // WebSocket gateway with the room runtime, the revocation feed wired to
-// both, and drain. A game's own binary is a main that calls Main with its
+// both and to the sockets' authentication fast path, and drain. A game's own binary is a main that calls Main with its
 // room kinds; cmd/gateway is exactly that with the shipped ones:
 //
 //	func main() {
@@ -155,6 +155,14 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 	}
 	defer st.Close()
 
+	// The socket fast path needs a feed that proves its revocations
+	// complete: PostgreSQL's (Synced). The memory store has none, and needs
+	// none: its check is a map lookup, and the fast path would let in, after
+	// a restart, tokens of sessions it lost (docs/OPERATIONS.md).
+	feed, _ := st.(session.Feed)
+	if !cfg.AuthFastPath {
+		feed = nil
+	}
 	sessions := session.NewService(st, keys, log.With().Str("component", "session").Logger(), session.Options{
 		TokenTTL:             cfg.TokenTTL,
 		SessionTTL:           cfg.SessionTTL,
@@ -163,7 +171,9 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 		StoreTimeout:         cfg.StoreTimeout,
 		CleanupInterval:      cfg.CleanupInterval,
 		Metrics:              session.NewMetrics(reg),
+		Feed:                 feed,
 	})
+	log.Info().Bool("auth_fast_path", feed != nil).Msg("socket authentication")
 	clientIP := clientIPFunc(cfg.TrustedProxies)
 	limitIP := func(r *http.Request) string { return limitKey(clientIP(r)) }
 	gwLog := log.With().Str("component", "gateway").Logger()
@@ -250,6 +260,22 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 	if err != nil {
 		return fmt.Errorf("GATEWAY_ADDR: %w", err)
 	}
+	var pprofSrv *http.Server
+	var pprofLn net.Listener
+	if cfg.PprofAddr != "" {
+		pprofLn, err = net.Listen("tcp", cfg.PprofAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("GATEWAY_PPROF_ADDR: %w", err)
+		}
+		pprofLog := log.With().Str("component", "pprof").Logger()
+		pprofSrv = pprofServer(pprofLog)
+		ev := pprofLog.Info()
+		if !loopback(pprofLn.Addr()) {
+			ev = pprofLog.Warn().Str("warning", "not a loopback address: whoever reaches it reads this process's profiles and command line")
+		}
+		ev.Str("addr", pprofLn.Addr().String()).Msg("pprof listening")
+	}
 	log.Info().Str("addr", ln.Addr().String()).Str("url", "http://"+displayAddr(ln.Addr())+"/").
 		Str("store", storeName(cfg)).Msg("listening")
 
@@ -260,14 +286,28 @@ func serve(ctx context.Context, cfg config, log zerolog.Logger, opts Options) er
 		}
 		return nil
 	})
+	if pprofSrv != nil {
+		g.Go(func() error {
+			if err := pprofSrv.Serve(pprofLn); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve pprof: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-ctx.Done()
+			return pprofSrv.Close() // a profile being taken does not hold the drain
+		})
+	}
 	g.Go(func() error { return sessions.Run(ctx) })
 	if cl != nil {
 		g.Go(func() error { return cl.Run(ctx) })
 	}
-	// One feed for both: a revoked session's sockets close (4003) and its
-	// player leaves the rooms, even with no socket open.
+	// One feed for all: the sessions' fast path refuses the session from
+	// now on, its sockets close (4003) and its player leaves the rooms,
+	// even with no socket open.
 	g.Go(func() error {
 		return st.Watch(ctx, func(r session.Revocation) {
+			sessions.Revoked(r)
 			gw.Revoked(r)
 			rooms.Revoked(r)
 		}, nil)

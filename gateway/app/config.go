@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -51,6 +52,7 @@ type config struct {
 	MaxPending           int // 0: the gateway's default, 512 per CPU
 	MaxSocketsPerIP      int
 	StoreTimeout         time.Duration
+	AuthFastPath         bool // sockets authenticate without a store call while the revocation feed is synced
 	DrainTimeout         time.Duration
 	TurnTimeout          time.Duration
 	SeatGrace            time.Duration
@@ -58,6 +60,7 @@ type config struct {
 	NodeName             string // "" until parseConfig fills in the host name and a suffix
 	LogLevel             string
 	LogFormat            string // "json", "console", or "" for json unless stdout is a terminal
+	PprofAddr            string // "" = no profiling listener
 }
 
 // setting is one row of the configuration table: an environment variable,
@@ -143,6 +146,14 @@ func settings() []setting {
 		{"GATEWAY_MAX_PENDING", "", "unauthenticated sockets of the whole process; then 503; empty = 512 per CPU", optionalIntInto(func(c *config) *int { return &c.MaxPending })},
 		{"GATEWAY_MAX_SOCKETS_PER_IP", strconv.Itoa(gw.MaxSocketsPerIP), "sockets per address, pending and authenticated; then 429", intInto(func(c *config) *int { return &c.MaxSocketsPerIP })},
 		{"GATEWAY_STORE_TIMEOUT", dur(ss.StoreTimeout), "bound on every store call", durationInto(func(c *config) *time.Duration { return &c.StoreTimeout })},
+		{"GATEWAY_AUTH_FAST_PATH", "on", "on or off: sockets authenticate without a store call while the revocation feed is synced (PostgreSQL store only)", func(c *config, v string) error {
+			switch v {
+			case "on", "off":
+				c.AuthFastPath = v == "on"
+				return nil
+			}
+			return fmt.Errorf("invalid value %q (want on or off)", v)
+		}},
 		{"GATEWAY_DRAIN_TIMEOUT", "10s", "shutdown budget", durationInto(func(c *config) *time.Duration { return &c.DrainTimeout })},
 		{"GATEWAY_TURN_TIMEOUT", dur(tb.TurnTimeout), "a Big Two turn's deadline; then the bot move", durationInto(func(c *config) *time.Duration { return &c.TurnTimeout })},
 		{"GATEWAY_SEAT_GRACE", dur(tb.SeatGrace), "how long an away player keeps a seat between hands", durationInto(func(c *config) *time.Duration { return &c.SeatGrace })},
@@ -178,7 +189,38 @@ func settings() []setting {
 			}
 			return fmt.Errorf("invalid log format %q (want json or console)", v)
 		}},
+		{"GATEWAY_PPROF_ADDR", "", "listen address of the net/http/pprof handlers, loopback only (127.0.0.1:6060); empty = off", func(c *config, v string) error {
+			if v == "" {
+				c.PprofAddr = ""
+				return nil
+			}
+			if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+				return fmt.Errorf("invalid address %q (want host:port, e.g. 127.0.0.1:6060)", v)
+			}
+			c.PprofAddr = v
+			return nil
+		}},
 	}
+}
+
+// checkPprofAddr refuses a profiling address on the public port: the
+// profiles (memory contents, the command line) must never be served where
+// players connect. Port 0 (any free port) never clashes.
+func checkPprofAddr(pprofAddr, addr string) error {
+	_, pp, err := net.SplitHostPort(pprofAddr)
+	if err != nil {
+		return err
+	}
+	_, ap, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil // GATEWAY_ADDR's own error comes when it is bound
+	}
+	pport, perr := net.LookupPort("tcp", pp)
+	aport, aerr := net.LookupPort("tcp", ap)
+	if perr == nil && aerr == nil && pport != 0 && pport == aport {
+		return fmt.Errorf("port %d is GATEWAY_ADDR's: profiles are never served on the public port (use a loopback address, e.g. 127.0.0.1:6060)", pport)
+	}
+	return nil
 }
 
 // parseConfig reads every setting from args (flags) and getenv; a flag wins
@@ -208,6 +250,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	for i, s := range rows {
 		if err := s.parse(&c, strings.TrimSpace(*values[i])); err != nil {
 			return config{}, fmt.Errorf("%s: %w", s.env, err)
+		}
+	}
+	if c.PprofAddr != "" {
+		if err := checkPprofAddr(c.PprofAddr, c.Addr); err != nil {
+			return config{}, fmt.Errorf("GATEWAY_PPROF_ADDR: %w", err)
 		}
 	}
 	if c.SessionMaxAge < c.SessionTTL {

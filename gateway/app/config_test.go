@@ -22,7 +22,8 @@ func TestParseConfigDefaults(t *testing.T) {
 		c.MaxSessionsPerPlayer != 5 || c.AuthTimeout != 10*time.Second || c.SessionBurst != 20 || c.RefreshBurst != 60 || c.RefreshRate != 1 || c.MessageBurst != 100 ||
 		c.MaxMessageBytes != 65536 || c.PingInterval != 25*time.Second || c.PingTimeout != 10*time.Second ||
 		c.SendQueue != 64 || c.MaxSocketsPerPlayer != 10 || c.MaxPendingPerIP != 32 || c.MaxPending != 0 || c.DBMaxConns != 0 || c.MaxSocketsPerIP != 1000 || c.StoreTimeout != 2*time.Second ||
-		c.DrainTimeout != 10*time.Second || c.CleanupInterval != time.Minute || c.LogLevel != "info" || c.DatabaseURL != "" {
+		c.DrainTimeout != 10*time.Second || c.CleanupInterval != time.Minute || c.LogLevel != "info" || c.DatabaseURL != "" ||
+		!c.AuthFastPath || c.PprofAddr != "" {
 		t.Fatalf("defaults = %+v", c)
 	}
 	if c.SessionRate != rate.Limit(10.0/60) || c.MessageRate != 50 {
@@ -63,6 +64,9 @@ func TestParseConfigErrorsNameTheVariable(t *testing.T) {
 		{"bad pool size", map[string]string{"GATEWAY_DB_MAX_CONNS": "-3"}, nil, "GATEWAY_DB_MAX_CONNS: invalid number"},
 		{"zero max pending", map[string]string{"GATEWAY_MAX_PENDING": "0"}, nil, "GATEWAY_MAX_PENDING: invalid number"},
 		{"bad message bytes", map[string]string{"GATEWAY_MAX_MESSAGE_BYTES": "64k"}, nil, "GATEWAY_MAX_MESSAGE_BYTES: invalid number"},
+		{"bad fast path", map[string]string{"GATEWAY_AUTH_FAST_PATH": "yes"}, nil, `GATEWAY_AUTH_FAST_PATH: invalid value "yes" (want on or off)`},
+		{"bad pprof address", map[string]string{"GATEWAY_PPROF_ADDR": "6060"}, nil, `GATEWAY_PPROF_ADDR: invalid address "6060"`},
+		{"pprof on the public port", map[string]string{"GATEWAY_PPROF_ADDR": "localhost:8080"}, nil, "GATEWAY_PPROF_ADDR: port 8080 is GATEWAY_ADDR's"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

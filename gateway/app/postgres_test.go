@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -182,5 +183,91 @@ func TestMigrateCommand(t *testing.T) {
 		if err := run(t.Context(), []string{"gateway", "migrate", "-database-url", db}, env(nil), io.Discard, io.Discard); err != nil {
 			t.Fatalf("migrate run %d: %v", i+1, err)
 		}
+	}
+}
+
+// metricValue returns the value of the sample whose name and labels are
+// exactly series (e.g. `m{a="b"}`) in the gateway's /metrics, or -1.
+func (g *gatewayProc) metricValue(t *testing.T, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(g.do(t, "GET", "/metrics", nil).body, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err == nil {
+				return f
+			}
+		}
+	}
+	return -1
+}
+
+// dialBearer opens a socket authenticated in the handshake, closed at
+// cleanup.
+func (g *gatewayProc) dialBearer(t *testing.T, tok string) *websocket.Conn {
+	t.Helper()
+	c, _, err := websocket.Dial(t.Context(), "ws"+strings.TrimPrefix(g.url, "http")+"/ws",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+// The socket fast path on PostgreSQL, as the binary wires it: on by
+// default, counted as path="fast" (off: path="store"); the feed that
+// closes a logged-out session's sockets also shuts its fast path at once;
+// the memory store never takes it.
+func TestSocketFastPath(t *testing.T) {
+	tests := []struct {
+		name     string
+		postgres bool
+		setting  string
+		path     string
+	}{
+		{"postgres, default", true, "", "fast"},
+		{"postgres, off", true, "off", "store"},
+		{"memory", false, "on", "store"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"GATEWAY_JWT_SECRET": testSecret, "GATEWAY_AUTH_FAST_PATH": tt.setting}
+			if tt.postgres {
+				env["GATEWAY_DATABASE_URL"] = pgtest.Schema(t)
+			}
+			g := startGateway(t, env)
+			g.waitReady(t)
+			ok := `gateway_session_validations_total{path="` + tt.path + `",result="ok"}`
+			deadline := time.Now().Add(10 * time.Second)
+			var c *websocket.Conn
+			var tok string
+			for g.metricValue(t, ok) < 1 { // the feed's first heartbeat may come just after /readyz
+				if time.Now().After(deadline) {
+					t.Fatalf("no %s within 10s", ok)
+				}
+				tok, _ = g.createSession(t)
+				c = g.dialBearer(t, tok)
+				waitType(t, c, "welcome")
+			}
+			other := map[string]string{"fast": "store", "store": "fast"}[tt.path]
+			if tt.path == "store" && g.metricValue(t, `gateway_session_validations_total{path="`+other+`",result="ok"}`) > 0 {
+				t.Errorf("a socket took the %s path", other)
+			}
+			if res := g.do(t, "DELETE", "/session", map[string]string{"Authorization": "Bearer " + tok}); res.status != 204 {
+				t.Fatalf("logout = %d %s", res.status, res.body)
+			}
+			if code := waitClose(t, c); code != 4003 {
+				t.Fatalf("open socket after logout closed %d, want 4003", code)
+			}
+			// The feed has delivered the revocation (the socket closed): a
+			// new socket of the session is refused (4001, as for any token
+			// refused at authentication), on the same path.
+			if code := waitClose(t, g.dialBearer(t, tok)); code != 4001 {
+				t.Fatalf("new socket after logout closed %d, want 4001", code)
+			}
+			if got := g.metricValue(t, `gateway_session_validations_total{path="`+tt.path+`",result="session_revoked"}`); got != 1 {
+				t.Errorf("refusals on the %s path = %v, want 1", tt.path, got)
+			}
+		})
 	}
 }

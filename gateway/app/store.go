@@ -40,12 +40,18 @@ func openStore(ctx context.Context, cfg config, log zerolog.Logger, reg promethe
 	if err := migrate(ctx, cfg, log); err != nil {
 		return nil, err
 	}
-	st, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{
+	opts := postgres.Options{
 		Timeout:  cfg.StoreTimeout,
 		MaxConns: int32(cfg.DBMaxConns),
 		NodeName: cfg.NodeName,
 		Logger:   log.With().Str("component", "postgres").Logger(),
-	})
+	}
+	if cfg.AuthFastPath {
+		// The fast path's revoked set must hold, from the first socket,
+		// every revocation a token still valid may meet.
+		opts.FirstReread = session.FeedReach(cfg.TokenTTL)
+	}
+	st, err := postgres.Open(ctx, cfg.DatabaseURL, opts)
 	if err != nil {
 		return nil, fmt.Errorf("GATEWAY_DATABASE_URL: %w", err)
 	}

@@ -167,6 +167,19 @@ func (st *Store) TouchSession(_ context.Context, id uuid.UUID, at time.Time) (se
 	return st.outLocked(r), nil
 }
 
+// TouchSessions implements session.Store. Like TouchSession it always
+// records at, unless at is before the recorded LastSeenAt.
+func (st *Store) TouchSessions(_ context.Context, ids []uuid.UUID, at time.Time) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, id := range ids {
+		if r, ok := st.sessions[id]; ok && at.After(r.s.LastSeenAt) {
+			r.s.LastSeenAt = at
+		}
+	}
+	return nil
+}
+
 // RotateRefresh implements session.Store. A newHash already stored (as any
 // session's current or former hash) is refused and nothing changes. Only the
 // newest formerHashes former hashes of a session are kept.

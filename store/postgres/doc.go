@@ -7,7 +7,10 @@
 // two processes rotating the same refresh token one wins and the other sees
 // reuse. Every revocation notifies the 'session_revoked' channel in the same
 // transaction (a trigger does it), and Watch delivers those notifications,
-// re-reading what it may have missed after its connection comes back.
+// re-reading what it may have missed after its connection comes back. Watch
+// also sends itself a heartbeat on that channel every second; Synced says up
+// to when the revocations delivered are known complete, which lets the
+// session service skip the database when it authenticates a socket.
 //
 // Calls that cannot reach the database in time fail with an error wrapping
 // session.ErrUnavailable; the pool reconnects on its own when the database

@@ -226,3 +226,28 @@ func TestCallerCancelIsNotUnavailable(t *testing.T) {
 		t.Errorf("CreateSession canceled after 100ms returned after %v", d)
 	}
 }
+
+// TouchSessions skips a row another transaction holds instead of waiting
+// for it (a touch is advisory), and touches the others.
+func TestTouchSessionsSkipsLockedRows(t *testing.T) {
+	u := pgtest.Schema(t)
+	const timeout = 300 * time.Millisecond
+	s := openStore(t, u, postgres.Options{Timeout: timeout})
+	p, locked := newPlayer(t, s, base)
+	free := newSession(t, p.ID, base)
+	if _, err := s.CreateSession(t.Context(), free, 0); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	lockRows(t, u, `SELECT * FROM sessions WHERE id = $1`, locked.ID)
+	at := base.Add(5 * time.Minute)
+	if err := s.TouchSessions(t.Context(), []uuid.UUID{locked.ID, free.ID}, at); err != nil {
+		t.Fatalf("TouchSessions with a locked row = %v, want nil (skipped, not waited for)", err)
+	}
+	got, err := s.Session(t.Context(), free.ID)
+	if err != nil {
+		t.Fatalf("Session: %v", err)
+	}
+	if !got.LastSeenAt.Equal(at) {
+		t.Errorf("LastSeenAt of the unlocked session = %v, want %v", got.LastSeenAt, at)
+	}
+}

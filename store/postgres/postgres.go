@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,18 @@ type Options struct {
 	// ListenReconnectDelay is how long Watch waits before reconnecting after
 	// losing its connection. Defaults to 1s.
 	ListenReconnectDelay time.Duration
+	// Heartbeat is how often each Watch call sends a heartbeat on the
+	// revocation channel, through the pool, and so how often Synced moves
+	// forward while the feed is healthy. Defaults to 1s.
+	Heartbeat time.Duration
+	// FirstReread is how far before Watch was called the re-read of its
+	// first connection reaches (later connections re-read from where the
+	// previous one left off). Defaults to, and is never less than, one
+	// minute. A process that lets sockets in on their access token alone
+	// while the feed is synced (session.Options.Feed) must know every
+	// revocation a token still valid may meet, so it sets
+	// session.FeedReach(token lifetime).
+	FirstReread time.Duration
 	// MaxConns caps the pool. Defaults to the URL's pool_max_conns, else
 	// DefaultMaxConns.
 	MaxConns int32
@@ -55,10 +68,15 @@ type Store struct {
 	connConfig           *pgx.ConnConfig // for Watch's dedicated connections
 	timeout              time.Duration
 	listenReconnectDelay time.Duration
+	heartbeat            time.Duration
+	firstReread          time.Duration
 	log                  zerolog.Logger
 	// listening counts the Watch calls whose connection listens; see
 	// Listening.
 	listening atomic.Int32
+
+	watchMu sync.Mutex            // guards watch
+	watch   map[*watcher]struct{} // the running Watch calls, for Synced
 }
 
 var _ session.Store = (*Store)(nil)
@@ -73,6 +91,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.ListenReconnectDelay <= 0 {
 		opts.ListenReconnectDelay = time.Second
 	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = time.Second
+	}
+	opts.FirstReread = max(opts.FirstReread, missedMargin)
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -99,7 +121,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		connConfig:           connConfig,
 		timeout:              opts.Timeout,
 		listenReconnectDelay: opts.ListenReconnectDelay,
+		heartbeat:            opts.Heartbeat,
+		firstReread:          opts.FirstReread,
 		log:                  opts.Logger,
+		watch:                make(map[*watcher]struct{}),
 	}, nil
 }
 

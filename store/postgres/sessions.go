@@ -186,6 +186,41 @@ func (s *Store) TouchSession(ctx context.Context, id uuid.UUID, at time.Time) (s
 	return sess, sessionErr(ctx, "touch session", id, err)
 }
 
+// touchBatch is how many sessions one TouchSessions statement touches:
+// the row locks of a statement are held until it commits, so a batch is
+// kept small, like DeleteExpired's.
+const touchBatch = 1000
+
+// TouchSessions moves last_seen_at to at for the sessions of ids last seen
+// more than a minute before at, touchBatch of them per statement, each
+// bounded by the store's timeout. Rows another transaction holds (a
+// refresh, a revocation, another gateway's batch) are skipped rather than
+// waited for (SKIP LOCKED): a touch is worth less than a stalled batch, and
+// a statement that never waits for a row lock cannot deadlock, whatever
+// order other transactions lock the rows in.
+func (s *Store) TouchSessions(ctx context.Context, ids []uuid.UUID, at time.Time) error {
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), touchBatch)]
+		ids = ids[len(batch):]
+		if err := s.touchBatch(ctx, batch, at); err != nil {
+			return fmt.Errorf("touch %d sessions: %w", len(batch), err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) touchBatch(ctx context.Context, ids []uuid.UUID, at time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	_, err := s.pool.Exec(ctx, `WITH stale AS (
+			SELECT id FROM sessions
+			WHERE id = ANY($1) AND last_seen_at < $2::timestamptz - interval '1 minute'
+			FOR UPDATE SKIP LOCKED
+		)
+		UPDATE sessions s SET last_seen_at = $2 FROM stale WHERE s.id = stale.id`, ids, at)
+	return unavailable(ctx, err)
+}
+
 // sessionErr wraps err, from reading the session id with ctx, for verb.
 func sessionErr(ctx context.Context, verb string, id uuid.UUID, err error) error {
 	switch {

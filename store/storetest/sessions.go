@@ -194,6 +194,90 @@ func touchSessionTests() []test {
 	}
 }
 
+func touchSessionsTests() []test {
+	return []test{
+		{"empty is a no-op", func(t *testing.T, st Store) {
+			if err := st.TouchSessions(t.Context(), nil, baseTime()); err != nil {
+				t.Fatalf("TouchSessions(nil) = %v, want nil", err)
+			}
+		}},
+		{"records the last use of each listed session only", func(t *testing.T, st Store) {
+			base := baseTime()
+			p, first := createPlayer(t, st, base)
+			second := addSession(t, st, p, base)
+			untouched := addSession(t, st, p, base)
+			at := base.Add(2 * time.Minute) // over a minute later: must be written
+			if err := st.TouchSessions(t.Context(), []uuid.UUID{first.ID, uuid.New(), second.ID}, at); err != nil {
+				t.Fatalf("TouchSessions = %v, want nil", err)
+			}
+			for _, s := range []session.Session{first, second} {
+				want := s
+				want.LastSeenAt = at
+				checkSession(t, "Session after TouchSessions", getSession(t, st, s.ID), want)
+			}
+			checkSession(t, "Session not listed", getSession(t, st, untouched.ID), untouched)
+		}},
+		{"unknown ids alone are not an error", func(t *testing.T, st Store) {
+			if err := st.TouchSessions(t.Context(), []uuid.UUID{uuid.New(), uuid.New()}, baseTime()); err != nil {
+				t.Fatalf("TouchSessions(unknown) = %v, want nil", err)
+			}
+		}},
+		{"within a minute it may skip, never moves back", func(t *testing.T, st Store) {
+			base := baseTime()
+			_, first := createPlayer(t, st, base)
+			at := base.Add(2 * time.Minute)
+			if err := st.TouchSessions(t.Context(), []uuid.UUID{first.ID}, at); err != nil {
+				t.Fatalf("TouchSessions = %v, want nil", err)
+			}
+			soon := at.Add(10 * time.Second)
+			if err := st.TouchSessions(t.Context(), []uuid.UUID{first.ID}, soon); err != nil {
+				t.Fatalf("TouchSessions = %v, want nil", err)
+			}
+			got := getSession(t, st, first.ID).LastSeenAt
+			if !got.Equal(at) && !got.Equal(soon) {
+				t.Errorf("LastSeenAt after a second touch = %v, want %v or %v", got, at, soon)
+			}
+			if err := st.TouchSessions(t.Context(), []uuid.UUID{first.ID}, base); err != nil {
+				t.Fatalf("TouchSessions(earlier) = %v, want nil", err)
+			}
+			if back := getSession(t, st, first.ID).LastSeenAt; !back.Equal(got) {
+				t.Errorf("LastSeenAt after touching at an earlier time = %v, want %v (unchanged)", back, got)
+			}
+		}},
+		{"touches revoked sessions too", func(t *testing.T, st Store) {
+			base := baseTime()
+			_, first := createPlayer(t, st, base)
+			want := revoke(t, st, first.ID, base.Add(time.Minute), session.ReasonLogout)
+			at := base.Add(5 * time.Minute)
+			if err := st.TouchSessions(t.Context(), []uuid.UUID{first.ID}, at); err != nil {
+				t.Fatalf("TouchSessions(revoked) = %v, want nil", err)
+			}
+			want.LastSeenAt = at
+			checkSession(t, "Session after TouchSessions", getSession(t, st, first.ID), want)
+		}},
+		{"a batch larger than any store's statement", func(t *testing.T, st Store) {
+			base := baseTime()
+			p, first := createPlayer(t, st, base)
+			last := addSession(t, st, p, base)
+			ids := make([]uuid.UUID, 0, 2502)
+			ids = append(ids, first.ID)
+			for range 2500 {
+				ids = append(ids, uuid.New())
+			}
+			ids = append(ids, last.ID) // in a later batch than first
+			at := base.Add(2 * time.Minute)
+			if err := st.TouchSessions(t.Context(), ids, at); err != nil {
+				t.Fatalf("TouchSessions(%d ids) = %v, want nil", len(ids), err)
+			}
+			for _, s := range []session.Session{first, last} {
+				if got := getSession(t, st, s.ID).LastSeenAt; !got.Equal(at) {
+					t.Errorf("LastSeenAt of %s = %v, want %v", s.ID, got, at)
+				}
+			}
+		}},
+	}
+}
+
 func revokeSessionTests() []test {
 	return []test{
 		{"revokes and returns the session", func(t *testing.T, st Store) {

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Session", sessionTests()},
 		{"CreateSession", createSessionTests()},
 		{"TouchSession", touchSessionTests()},
+		{"TouchSessions", touchSessionsTests()},
 		{"RotateRefresh", rotateRefreshTests()},
 		{"ClientInfo", clientInfoTests()},
 		{"RevokeSession", revokeSessionTests()},

@@ -154,16 +154,16 @@ func (g *pgGateway) create(t testing.TB) session.Issued {
 
 // authenticate calls Authenticate and returns its error and the path the
 // metric says it took.
-func (g *pgGateway) authenticate(t *testing.T, tok string) (err error, path string) {
+func (g *pgGateway) authenticate(t *testing.T, tok string) (path string, err error) {
 	t.Helper()
 	before := map[string]int{"fast": g.count(t, "fast"), "store": g.count(t, "store")}
 	_, err = g.svc.Authenticate(t.Context(), tok)
 	for _, p := range []string{"fast", "store"} {
 		if g.count(t, p) != before[p] {
-			return err, p
+			return p, err
 		}
 	}
-	return err, "none"
+	return "none", err
 }
 
 // count is every gateway_session_validations_total of path, any result.
@@ -210,7 +210,7 @@ func TestFastPathRevocationAcrossGateways(t *testing.T) {
 	a := startPGGateway(t, u, keys, pgGatewayOptions{})
 	b := startPGGateway(t, u, keys, pgGatewayOptions{})
 	is := a.create(t)
-	if err, path := b.authenticate(t, is.Token); err != nil || path != "fast" {
+	if path, err := b.authenticate(t, is.Token); err != nil || path != "fast" {
 		t.Fatalf("Authenticate on b = %v on the %s path, want nil on the fast path", err, path)
 	}
 
@@ -222,7 +222,7 @@ func TestFastPathRevocationAcrossGateways(t *testing.T) {
 	deadline := time.After(5 * time.Second)
 	for attempts := 1; ; attempts++ {
 		delivered := b.wasDelivered(is.Session.ID)
-		err, path := b.authenticate(t, is.Token)
+		path, err := b.authenticate(t, is.Token)
 		if err == nil {
 			if delivered {
 				t.Fatalf("attempt %d: b let the session in after its feed delivered the revocation", attempts)
@@ -248,7 +248,7 @@ func TestFastPathRevocationAcrossGateways(t *testing.T) {
 	if _, err := b.svc.Validate(t.Context(), is.Token); !errors.Is(err, session.ErrRevoked) {
 		t.Errorf("Validate on b = %v, want ErrRevoked", err)
 	}
-	if err, path := b.authenticate(t, is.Token); !errors.Is(err, session.ErrRevoked) || path != "fast" {
+	if path, err := b.authenticate(t, is.Token); !errors.Is(err, session.ErrRevoked) || path != "fast" {
 		t.Errorf("Authenticate on b again = %v on the %s path, want ErrRevoked on the fast path", err, path)
 	}
 }
@@ -276,7 +276,7 @@ func TestFastPathFeedDown(t *testing.T) {
 			node := "b-" + randomName(t)
 			b := startPGGateway(t, u, keys, pgGatewayOptions{store: postgres.Options{NodeName: node, ListenReconnectDelay: time.Hour}})
 			is := a.create(t)
-			if err, path := b.authenticate(t, is.Token); err != nil || path != "fast" {
+			if path, err := b.authenticate(t, is.Token); err != nil || path != "fast" {
 				t.Fatalf("Authenticate on b = %v on the %s path, want nil on the fast path", err, path)
 			}
 			tt.down(t, u, node, b)
@@ -284,7 +284,7 @@ func TestFastPathFeedDown(t *testing.T) {
 			if err := a.svc.RevokeSession(t.Context(), is.Session.ID, session.ReasonLogout); err != nil {
 				t.Fatalf("RevokeSession on a: %v", err)
 			}
-			if err, path := b.authenticate(t, is.Token); !errors.Is(err, session.ErrRevoked) || path != "store" {
+			if path, err := b.authenticate(t, is.Token); !errors.Is(err, session.ErrRevoked) || path != "store" {
 				t.Errorf("Authenticate on b with the feed down = %v on the %s path, want ErrRevoked from the store", err, path)
 			}
 			if b.wasDelivered(is.Session.ID) {
@@ -307,7 +307,7 @@ func TestFastPathAfterReconnect(t *testing.T) {
 		store:   postgres.Options{ListenReconnectDelay: 50 * time.Millisecond},
 	})
 	is := a.create(t)
-	if err, path := b.authenticate(t, is.Token); err != nil || path != "fast" {
+	if path, err := b.authenticate(t, is.Token); err != nil || path != "fast" {
 		t.Fatalf("Authenticate on b = %v on the %s path, want nil on the fast path", err, path)
 	}
 	px.Cut()
@@ -320,7 +320,7 @@ func TestFastPathAfterReconnect(t *testing.T) {
 	if !b.wasDelivered(is.Session.ID) {
 		t.Error("synced again before the re-read delivered the revocation made meanwhile")
 	}
-	if err, path := b.authenticate(t, is.Token); !errors.Is(err, session.ErrRevoked) || path != "fast" {
+	if path, err := b.authenticate(t, is.Token); !errors.Is(err, session.ErrRevoked) || path != "fast" {
 		t.Errorf("Authenticate on b after the reconnect = %v on the %s path, want ErrRevoked on the fast path", err, path)
 	}
 }
@@ -339,7 +339,7 @@ func TestFastPathSilentFeed(t *testing.T) {
 		session: session.Options{Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }},
 	})
 	is := a.create(t)
-	if err, path := b.authenticate(t, is.Token); err != nil || path != "fast" {
+	if path, err := b.authenticate(t, is.Token); err != nil || path != "fast" {
 		t.Fatalf("Authenticate on b = %v on the %s path, want nil on the fast path", err, path)
 	}
 	px.Stall()
@@ -351,7 +351,7 @@ func TestFastPathSilentFeed(t *testing.T) {
 	if !b.feed.Listening() {
 		t.Fatal("Listening() = false on a stalled connection: this test needs it silent, not failed")
 	}
-	if err, path := b.authenticate(t, is.Token); !errors.Is(err, session.ErrRevoked) || path != "store" {
+	if path, err := b.authenticate(t, is.Token); !errors.Is(err, session.ErrRevoked) || path != "store" {
 		t.Errorf("Authenticate on b with a silent feed = %v on the %s path, want ErrRevoked from the store", err, path)
 	}
 	if b.wasDelivered(is.Session.ID) {
@@ -361,10 +361,10 @@ func TestFastPathSilentFeed(t *testing.T) {
 	skew.Store(0)
 	waitFor(t, "the revocation delivered once restored", 10*time.Second, func() bool { return b.wasDelivered(is.Session.ID) })
 	waitFor(t, "the fast path back", 10*time.Second, func() bool {
-		_, path := b.authenticate(t, is.Token)
+		path, _ := b.authenticate(t, is.Token)
 		return path == "fast"
 	})
-	if err, _ := b.authenticate(t, is.Token); !errors.Is(err, session.ErrRevoked) {
+	if _, err := b.authenticate(t, is.Token); !errors.Is(err, session.ErrRevoked) {
 		t.Errorf("Authenticate on b once restored = %v, want ErrRevoked", err)
 	}
 }
@@ -400,7 +400,7 @@ func TestFastPathStartedAfterRevocation(t *testing.T) {
 			}
 
 			b := startPGGateway(t, u, keys, pgGatewayOptions{store: postgres.Options{FirstReread: tt.firstReread}})
-			err, path := b.authenticate(t, is.Token)
+			path, err := b.authenticate(t, is.Token)
 			if path != "fast" || !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Errorf("Authenticate on the new gateway = %v on the %s path, want %v on the fast path", err, path, tt.want)
 			}

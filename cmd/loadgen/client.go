@@ -210,14 +210,29 @@ type frame struct {
 	Data json.RawMessage `json:"data"`
 }
 
-// dial opens one socket through client, authenticated with the
-// Authorization header, and waits for its welcome frame.
+// dial opens one socket through client, authenticated as -auth says (the
+// Authorization header by default), and waits for its welcome frame.
 func (lg *loadgen) dial(ctx context.Context, client *http.Client, wsURL, token string) (*websocket.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, lg.cfg.Timeout)
 	defer cancel()
-	h := http.Header{}
-	h.Set("Authorization", "Bearer "+token)
-	ws, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: client, HTTPHeader: h})
+	opts := &websocket.DialOptions{HTTPClient: client, HTTPHeader: http.Header{}}
+	switch lg.cfg.Auth {
+	case authSubprotocol:
+		opts.Subprotocols = []string{"bigtwo.v1", "bearer." + token}
+	case authQuery:
+		wsURL += "?token=" + url.QueryEscape(token)
+	case authFrame:
+	default:
+		opts.HTTPHeader.Set("Authorization", "Bearer "+token)
+	}
+	ws, resp, err := websocket.Dial(ctx, wsURL, opts)
+	if err == nil && lg.cfg.Auth == authFrame {
+		auth, _ := json.Marshal(map[string]any{"type": "auth", "data": map[string]string{"token": token}})
+		if err = ws.Write(ctx, websocket.MessageText, auth); err != nil {
+			ws.CloseNow()
+			return nil, fmt.Errorf("auth frame: %w", err)
+		}
+	}
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			return nil, fmt.Errorf("dial: %w", newRefusedUpgrade(resp))
@@ -236,6 +251,14 @@ func (lg *loadgen) dial(ctx context.Context, client *http.Client, wsURL, token s
 	}
 	return ws, nil
 }
+
+// The -auth values: how a socket presents its token.
+const (
+	authHeader      = "header"
+	authFrame       = "frame"
+	authSubprotocol = "subprotocol"
+	authQuery       = "query"
+)
 
 // refusedUpgrade is an upgrade the server answered with an HTTP error: its
 // status and the code of its JSON error body, if any. It unwraps to the

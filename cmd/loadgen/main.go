@@ -115,7 +115,8 @@ type config struct {
 	PID      int
 	Baseline bool
 	Timeout  time.Duration
-	Min      int // churn: clients at the start and the end
+	Min      int    // churn: clients at the start and the end
+	Auth     string // how sockets authenticate: header, frame, subprotocol, query
 	// Sample is how often a hold reads the target's memory, besides 5 s
 	// after all sockets are open and at the end; 0 for never.
 	Sample time.Duration
@@ -148,11 +149,17 @@ func parseConfig(mode string, args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.Sample, "sample", 30*time.Second, "connect, baseline: read the target's memory every this long during the hold, besides 5 s after all sockets are open and at the end (0: only those)")
 	fs.IntVar(&cfg.Burst, "burst", 0, "connect, baseline: 5 s into the hold (at its end if shorter), close this many held sockets at once and dial them all again within a second, as after a gateway died")
 	fs.IntVar(&cfg.Min, "min", 0, "churn: clients at the start and the end (default -n/3); -n is the peak at mid-run")
+	fs.StringVar(&cfg.Auth, "auth", authHeader, "how sockets present their token: header (Authorization), frame (a first auth frame), subprotocol (bearer.<token>) or query (?token=)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	switch cfg.Auth {
+	case authHeader, authFrame, authSubprotocol, authQuery:
+	default:
+		return config{}, fmt.Errorf("-auth: want header, frame, subprotocol or query, got %q", cfg.Auth)
 	}
 	u, err := url.Parse(*rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -40,11 +40,12 @@ type fakeGateway struct {
 	// 2, 6, ... with close 1013 store unavailable; odd ones are let in.
 	refuseReconnects bool
 	upgrades         map[string]int // by token
+	via              map[string]int // upgrades by where the token was: header, query, subprotocol, frame
 }
 
 func newFakeGateway(t *testing.T) *fakeGateway {
 	t.Helper()
-	g := &fakeGateway{rooms: make(map[string][]*websocket.Conn), upgrades: make(map[string]int)}
+	g := &fakeGateway{rooms: make(map[string][]*websocket.Conn), upgrades: make(map[string]int), via: make(map[string]int)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /session", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
@@ -69,15 +70,30 @@ func newFakeGateway(t *testing.T) *fakeGateway {
 	return g
 }
 
-func (g *fakeGateway) ws(w http.ResponseWriter, r *http.Request) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer tok-")
-	if !ok {
-		http.Error(w, "no token", http.StatusUnauthorized)
-		return
+// handshakeToken finds the token's number (tok-<n>) in the handshake as
+// the gateway would (header, then subprotocol, then query) and says where;
+// none means first-frame authentication.
+func handshakeToken(r *http.Request) (tok, via string) {
+	if t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer tok-"); ok {
+		return t, "header"
 	}
+	for p := range strings.SplitSeq(r.Header.Get("Sec-WebSocket-Protocol"), ",") {
+		if t, ok := strings.CutPrefix(strings.TrimSpace(p), "bearer.tok-"); ok {
+			return t, "subprotocol"
+		}
+	}
+	if t, ok := strings.CutPrefix(r.URL.Query().Get("token"), "tok-"); ok {
+		return t, "query"
+	}
+	return "", "frame"
+}
+
+func (g *fakeGateway) ws(w http.ResponseWriter, r *http.Request) {
+	tok, via := handshakeToken(r)
 	g.mu.Lock()
+	g.via[via]++
 	g.upgrades[tok]++
-	again := g.upgrades[tok] > 1 && g.refuseReconnects
+	again := tok != "" && g.upgrades[tok] > 1 && g.refuseReconnects
 	g.mu.Unlock()
 	n, _ := strconv.Atoi(tok)
 	if again && n%4 == 0 {
@@ -86,13 +102,24 @@ func (g *fakeGateway) ws(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"error":{"code":"too_many_pending","message":"too many unauthenticated sockets on this server, try again"}}`)
 		return
 	}
-	c, err := websocket.Accept(w, r, nil)
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"bigtwo.v1"}})
 	if err != nil {
 		return
 	}
 	if again && n%2 == 0 {
 		_ = c.Close(websocket.StatusTryAgainLater, "store unavailable")
 		return
+	}
+	if via == "frame" { // the first frame must be auth with a token
+		_, b, err := c.Read(r.Context())
+		var f struct {
+			Type string
+			Data struct{ Token string }
+		}
+		if err != nil || json.Unmarshal(b, &f) != nil || f.Type != "auth" || !strings.HasPrefix(f.Data.Token, "tok-") {
+			_ = c.Close(4001, "first frame must be auth")
+			return
+		}
 	}
 	ctx := r.Context()
 	g.open.Add(1)
@@ -171,6 +198,20 @@ func TestRunModes(t *testing.T) {
 			t.Errorf("memory = %+v, want figures from /metrics", s.Memory)
 		}
 		checkCPU(t, s, []string{"sessions", "connect", "hold"}, map[string]int64{"sessions": 20, "connect": 20, "hold": 20})
+	})
+	t.Run("connect auth paths", func(t *testing.T) {
+		for _, via := range []string{"header", "subprotocol", "query", "frame"} {
+			g := newFakeGateway(t)
+			s := runJSON(t, "connect", "-url", g.srv.URL, "-n", "6", "-c", "2", "-duration", "10ms", "-auth", via)
+			if s.Connect == nil || s.Connect.Count != 6 || s.Connect.Errors != 0 {
+				t.Errorf("-auth %s: connect = %+v, want 6 ok", via, s.Connect)
+			}
+			g.mu.Lock()
+			if g.via[via] != 6 || len(g.via) != 1 {
+				t.Errorf("-auth %s: upgrades by path = %v, want 6 %s", via, g.via, via)
+			}
+			g.mu.Unlock()
+		}
 	})
 	t.Run("connect hold sampled", func(t *testing.T) {
 		g := newFakeGateway(t) // its own: no socket of another subtest is still closing
@@ -316,6 +357,7 @@ func TestRunErrors(t *testing.T) {
 		{"burst outside a hold", []string{"loadgen", "ping", "-burst", "10"}, "-burst: only for connect and baseline"},
 		{"negative burst", []string{"loadgen", "connect", "-burst", "-1"}, "-burst"},
 		{"negative sample", []string{"loadgen", "connect", "-sample", "-1s"}, "-sample"},
+		{"unknown auth", []string{"loadgen", "connect", "-auth", "cookie"}, "-auth"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

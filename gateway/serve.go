@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -139,10 +140,15 @@ func (s *Server) firstFrameAuth(c *Conn) (_ session.Identity, replyTo json.RawMe
 	})
 	c.mu.Unlock()
 
-	typ, b, err := c.ws.Read(c.base)
+	typ, buf, err := s.readFrame(c)
 	c.mu.Lock()
 	c.authTimer.Stop()
 	c.mu.Unlock()
+	var b []byte
+	if buf != nil {
+		defer s.releaseFrame(buf) // what is kept of it is copied below
+		b = *buf
+	}
 	if err != nil {
 		err = s.readFailed(c, err)
 		s.metrics.opened(pathFrame, unauthenticatedEnd(c, err))
@@ -173,8 +179,9 @@ func (s *Server) firstFrameAuth(c *Conn) (_ session.Identity, replyTo json.RawMe
 		Token string `json:"token"`
 	}
 	if len(m.Data) > 0 {
-		_ = json.Unmarshal(m.Data, &data) // a bad body is a missing token
+		_ = json.Unmarshal(m.Data, &data) // a bad body is a missing token (the token is a copy)
 	}
+	m.ID = bytes.Clone(m.ID) // the welcome answers it, after b went back to the pool
 	if data.Token == "" {
 		err := fmt.Errorf("auth frame: %w", session.ErrMissingToken)
 		s.refuse(c, err, pathFrame)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bigtwo/gateway/session"
@@ -77,6 +78,10 @@ type Conn struct {
 	authTimer *time.Timer
 	hbTimer   *time.Timer
 	pinging   bool // a heartbeat ping waits for its pong; hbTimer is its deadline
+	// heard is set by the reader for every frame from the peer and taken
+	// by the heartbeat: a peer heard from since the last heartbeat is not
+	// pinged.
+	heard     atomic.Bool
 	expTimer  *time.Timer
 	warnAt    time.Time // when session.expiring is due for the current token
 	warned    bool      // session.expiring was sent for the current token

@@ -35,9 +35,10 @@ type Options struct {
 	MessageRate  rate.Limit
 	MessageBurst int
 
-	// PingInterval is the time between server heartbeats (WebSocket pings)
-	// of an authenticated socket; a negative value turns heartbeats off.
-	// Defaults to 25s.
+	// PingInterval is the time between server heartbeats of an
+	// authenticated socket: at each, a socket that sent no frame since the
+	// last one gets a WebSocket ping. A negative value turns heartbeats
+	// off. Defaults to 25s.
 	PingInterval time.Duration
 	// PingTimeout is how long a peer has to answer a heartbeat before the
 	// socket is closed with 1001. Defaults to 10s.

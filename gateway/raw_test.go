@@ -427,3 +427,35 @@ func TestHandedFramesKeepTheirBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestActivePeerIsNotPinged: a peer that sent a frame since the last
+// heartbeat is alive, so the heartbeat skips its ping; once the peer has
+// been silent for a whole PingInterval it is pinged again, and a missed
+// ping still closes it exactly PingTimeout later.
+func TestActivePeerIsNotPinged(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		opts := Options{PingInterval: 25 * time.Second, PingTimeout: 10 * time.Second}
+		b := newBubble(t, opts)
+		tok, _ := b.auth.token(time.Hour)
+		start := time.Now()
+		r, c := b.dialWelcomed(t, tok)
+		first := firstHeartbeat(opts.PingInterval, c.ID())
+		time.Sleep(first / 2) // fake time: the peer speaks before the first heartbeat
+		r.writeText(t, `{"type":"ping","id":1}`)
+		if op, p := r.readFrame(t); op != opText || string(p) != `{"type":"pong","id":1}` {
+			t.Fatalf("frame = op%d %q, want the pong", op, p)
+		}
+		// The first heartbeat finds the peer heard from and skips its
+		// ping; the next one, a silent interval later, pings.
+		due := first + opts.PingInterval
+		op, p := r.readFrame(t)
+		if got := time.Since(start); op != opPing || got != due {
+			t.Fatalf("frame = op%d %q at %v, want a ping at exactly %v (not at %v)", op, p, got, due, first)
+		}
+		code, reason, _ := r.waitClose(t)
+		if got, want := time.Since(start), due+opts.PingTimeout; code != 1001 || reason != "missed heartbeat" || got != want {
+			t.Errorf("close = %d %q at %v, want 1001 missed heartbeat at exactly %v", code, reason, got, want)
+		}
+	})
+}

@@ -254,6 +254,7 @@ func (s *Server) readLoop(c *Conn) error {
 		if err != nil {
 			return s.readFailed(c, err)
 		}
+		c.heard.Store(true) // the peer is alive: the next heartbeat may wait
 		if !s.handleFrame(c, typ, *buf) {
 			s.releaseFrame(buf) // nothing kept its bytes
 		}
@@ -520,7 +521,8 @@ func firstHeartbeat(interval time.Duration, id uint64) time.Duration {
 const deadPeerCloseWait = 250 * time.Millisecond
 
 // heartbeat runs on the heartbeat timer's goroutine, which lives only for
-// one round trip. Run at PingInterval, it pings the peer and waits for the
+// one round trip. Run at PingInterval, it pings the peer (unless a frame
+// came from it since the last heartbeat) and waits for the
 // pong (read by the reader, which the Handler never blocks), with the timer
 // set to PingTimeout; run by the timer while that ping still waits, the
 // peer missed its heartbeat: 1001, and the connection is dropped
@@ -539,6 +541,15 @@ func (c *Conn) heartbeat() {
 	}
 	if c.pinging {
 		c.missedHeartbeatLocked(nil)
+		c.mu.Unlock()
+		return
+	}
+	if c.heard.Swap(false) {
+		// A frame came from the peer since the last heartbeat: it is alive,
+		// so no ping is needed for another PingInterval (as gRPC's
+		// keepalive pings only an idle transport). A peer that goes
+		// silent is still pinged within PingInterval of its last frame.
+		c.armHeartbeatLocked()
 		c.mu.Unlock()
 		return
 	}

@@ -3,8 +3,9 @@
 // (migrated), the session HTTP API, the admin API, rate limits, trusted
 // proxies, CORS, /healthz, /readyz, /metrics, the web client, the
 // WebSocket gateway with the room runtime, the revocation feed wired to
-// both and to the sockets' authentication fast path, and drain. A game's own binary is a main that calls Main with its
-// room kinds; cmd/gateway is exactly that with the shipped ones:
+// both and to the sockets' authentication fast path, and drain. A game's
+// own binary is a main that calls Main with its room kinds; cmd/gateway is
+// exactly that with the shipped ones:
 //
 //	func main() {
 //		app.Main(app.Options{Kinds: func(e app.Env) []*room.Kind {

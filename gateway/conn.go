@@ -78,10 +78,10 @@ type Conn struct {
 	authTimer *time.Timer
 	hbTimer   *time.Timer
 	pinging   bool // a heartbeat ping waits for its pong; hbTimer is its deadline
-	// heard is set by the reader for every frame from the peer and taken
-	// by the heartbeat: a peer heard from since the last heartbeat is not
-	// pinged.
-	heard     atomic.Bool
+	// heardAt is when the reader last read a frame from the peer, as the
+	// time since srv.started plus 1 ns (0: never): the heartbeat pings a
+	// peer only once it has been silent for PingInterval.
+	heardAt   atomic.Int64
 	expTimer  *time.Timer
 	warnAt    time.Time // when session.expiring is due for the current token
 	warned    bool      // session.expiring was sent for the current token

@@ -35,9 +35,9 @@ type Options struct {
 	MessageRate  rate.Limit
 	MessageBurst int
 
-	// PingInterval is the time between server heartbeats of an
-	// authenticated socket: at each, a socket that sent no frame since the
-	// last one gets a WebSocket ping. A negative value turns heartbeats
+	// PingInterval is how long an authenticated socket may be silent (send
+	// no frame) before the server's heartbeat pings it, and the time
+	// between pings of a silent socket. A negative value turns heartbeats
 	// off. Defaults to 25s.
 	PingInterval time.Duration
 	// PingTimeout is how long a peer has to answer a heartbeat before the

@@ -428,10 +428,11 @@ func TestHandedFramesKeepTheirBytes(t *testing.T) {
 	}
 }
 
-// TestActivePeerIsNotPinged: a peer that sent a frame since the last
-// heartbeat is alive, so the heartbeat skips its ping; once the peer has
-// been silent for a whole PingInterval it is pinged again, and a missed
-// ping still closes it exactly PingTimeout later.
+// TestActivePeerIsNotPinged: a peer heard from less than PingInterval ago
+// is alive, so the heartbeat waits; it pings once the peer has been silent
+// for exactly PingInterval, and a missed ping still closes it exactly
+// PingTimeout later: a half-open peer is released PingInterval +
+// PingTimeout after its last frame.
 func TestActivePeerIsNotPinged(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
@@ -441,17 +442,19 @@ func TestActivePeerIsNotPinged(t *testing.T) {
 		start := time.Now()
 		r, c := b.dialWelcomed(t, tok)
 		first := firstHeartbeat(opts.PingInterval, c.ID())
-		time.Sleep(first / 2) // fake time: the peer speaks before the first heartbeat
-		r.writeText(t, `{"type":"ping","id":1}`)
-		if op, p := r.readFrame(t); op != opText || string(p) != `{"type":"pong","id":1}` {
-			t.Fatalf("frame = op%d %q, want the pong", op, p)
+		var spoke time.Duration
+		for _, at := range []time.Duration{first / 2, first/2 + 20*time.Second} { // before the first heartbeat, then before the one it put off
+			time.Sleep(at - time.Since(start))
+			r.writeText(t, `{"type":"ping","id":1}`)
+			spoke = time.Since(start)
+			if op, p := r.readFrame(t); op != opText || string(p) != `{"type":"pong","id":1}` {
+				t.Fatalf("frame = op%d %q, want the pong", op, p)
+			}
 		}
-		// The first heartbeat finds the peer heard from and skips its
-		// ping; the next one, a silent interval later, pings.
-		due := first + opts.PingInterval
+		due := spoke + opts.PingInterval
 		op, p := r.readFrame(t)
 		if got := time.Since(start); op != opPing || got != due {
-			t.Fatalf("frame = op%d %q at %v, want a ping at exactly %v (not at %v)", op, p, got, due, first)
+			t.Fatalf("frame = op%d %q at %v, want a ping at exactly %v, PingInterval after the last frame", op, p, got, due)
 		}
 		code, reason, _ := r.waitClose(t)
 		if got, want := time.Since(start), due+opts.PingTimeout; code != 1001 || reason != "missed heartbeat" || got != want {

@@ -254,7 +254,7 @@ func (s *Server) readLoop(c *Conn) error {
 		if err != nil {
 			return s.readFailed(c, err)
 		}
-		c.heard.Store(true) // the peer is alive: the next heartbeat may wait
+		c.heardAt.Store(int64(time.Since(s.started)) + 1) // the peer is alive: the heartbeat may wait
 		if !s.handleFrame(c, typ, *buf) {
 			s.releaseFrame(buf) // nothing kept its bytes
 		}
@@ -522,7 +522,8 @@ const deadPeerCloseWait = 250 * time.Millisecond
 
 // heartbeat runs on the heartbeat timer's goroutine, which lives only for
 // one round trip. Run at PingInterval, it pings the peer (unless a frame
-// came from it since the last heartbeat) and waits for the
+// came from it less than PingInterval ago: then it runs again once the
+// peer has been silent that long) and waits for the
 // pong (read by the reader, which the Handler never blocks), with the timer
 // set to PingTimeout; run by the timer while that ping still waits, the
 // peer missed its heartbeat: 1001, and the connection is dropped
@@ -544,12 +545,13 @@ func (c *Conn) heartbeat() {
 		c.mu.Unlock()
 		return
 	}
-	if c.heard.Swap(false) {
-		// A frame came from the peer since the last heartbeat: it is alive,
-		// so no ping is needed for another PingInterval (as gRPC's
-		// keepalive pings only an idle transport). A peer that goes
-		// silent is still pinged within PingInterval of its last frame.
-		c.armHeartbeatLocked()
+	if quiet := c.quietFor(); quiet < c.srv.opts.PingInterval {
+		// A frame came from the peer less than PingInterval ago: it is
+		// alive, so the ping waits until it has been silent that long (as
+		// gRPC's keepalive pings only an idle transport). A half-open peer
+		// is still closed within PingInterval + PingTimeout of its last
+		// frame.
+		c.hbTimer.Reset(c.srv.opts.PingInterval - quiet)
 		c.mu.Unlock()
 		return
 	}
@@ -571,6 +573,16 @@ func (c *Conn) heartbeat() {
 		return
 	}
 	c.armHeartbeatLocked()
+}
+
+// quietFor is how long ago the reader last read a frame from the peer;
+// forever if it never did.
+func (c *Conn) quietFor() time.Duration {
+	at := c.heardAt.Load()
+	if at == 0 {
+		return time.Duration(1<<63 - 1)
+	}
+	return time.Since(c.srv.started) - time.Duration(at-1)
 }
 
 // missedHeartbeatLocked closes the socket of a peer that did not answer

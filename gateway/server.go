@@ -66,6 +66,9 @@ type Server struct {
 	// one only once a frame has begun to arrive (an idle socket holds
 	// none) and gives it back unless the frame was handed on.
 	frames sync.Pool
+	// started is when the Server was made, by the monotonic clock: sockets
+	// record when they last heard from their peer as the time since.
+	started time.Time
 }
 
 // NewServer returns a Server that authenticates with auth and hands sockets
@@ -77,7 +80,7 @@ func NewServer(auth Authenticator, h Handler, log zerolog.Logger, opts Options) 
 			log.Error().Str("pattern", p).Msg("invalid allowed origin pattern")
 		}
 	}
-	return &Server{auth: auth, h: h, log: log, opts: opts, metrics: opts.Metrics, reg: newRegistry(opts.Metrics.sockets)}
+	return &Server{auth: auth, h: h, log: log, opts: opts, metrics: opts.Metrics, reg: newRegistry(opts.Metrics.sockets), started: time.Now()}
 }
 
 // ServeHTTP serves GET /ws. Refusals before the upgrade carry the

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -184,23 +183,6 @@ func randomName(t testing.TB) string {
 	return hex.EncodeToString(b)
 }
 
-// execSQL runs sql on a connection of its own to u.
-func execSQL(t testing.TB, u, sql string, args ...any) int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	tag, err := conn.Exec(ctx, sql, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return tag.RowsAffected()
-}
-
 // Two gateways on one database: a session revoked through one is refused
 // by the other's fast path once its feed delivers the revocation, and is
 // never let in by a call that starts after the delivery.
@@ -261,7 +243,7 @@ func TestFastPathFeedDown(t *testing.T) {
 		down func(t *testing.T, u, node string, b *pgGateway)
 	}{
 		{"listen connection terminated", func(t *testing.T, u, node string, b *pgGateway) {
-			if n := execSQL(t, u, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+			if n := pgtest.Exec(t, u, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
 				"gateway "+node+" listen"); n != 1 {
 				t.Fatalf("terminated %d listen connections, want 1", n)
 			}
@@ -395,7 +377,7 @@ func TestFastPathStartedAfterRevocation(t *testing.T) {
 			if err := past.svc.RevokeSession(t.Context(), is.Session.ID, session.ReasonLogout); err != nil {
 				t.Fatalf("RevokeSession: %v", err)
 			}
-			if n := execSQL(t, u, `UPDATE sessions SET revoked_db_at = clock_timestamp() - interval '29 minutes' WHERE id = $1`, is.Session.ID); n != 1 {
+			if n := pgtest.Exec(t, u, `UPDATE sessions SET revoked_db_at = clock_timestamp() - interval '29 minutes' WHERE id = $1`, is.Session.ID); n != 1 {
 				t.Fatalf("backdated %d revocations, want 1", n)
 			}
 

@@ -140,7 +140,7 @@ func TestTimeoutBoundsTransactions(t *testing.T) {
 	p, first := newPlayer(t, s, base)
 	// An expired session of p for DeleteExpired, which then waits for p's
 	// row.
-	runSQL(t, u, `INSERT INTO sessions (id, player_id, created_at, last_seen_at, expires_at, max_expires_at, refresh_hash)
+	pgtest.Exec(t, u, `INSERT INTO sessions (id, player_id, created_at, last_seen_at, expires_at, max_expires_at, refresh_hash)
 		VALUES (gen_random_uuid(), $1, $2, $2, $2, $2, uuid_send(gen_random_uuid()))`, p.ID, base)
 	lockRows(t, u, `SELECT * FROM players WHERE id = $1`, p.ID)
 	lockRows(t, u, `SELECT * FROM sessions WHERE id = $1`, first.ID)

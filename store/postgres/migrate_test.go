@@ -13,14 +13,14 @@ func TestMigrateTwiceIsNoop(t *testing.T) {
 	if err := postgres.Migrate(t.Context(), u); err != nil {
 		t.Fatalf("first Migrate: %v", err)
 	}
-	applied := runSQL(t, u, `SELECT 1 FROM schema_migrations`)
+	applied := pgtest.Exec(t, u, `SELECT 1 FROM schema_migrations`)
 	if applied == 0 {
 		t.Fatal("no migration recorded")
 	}
 	if err := postgres.Migrate(t.Context(), u); err != nil {
 		t.Fatalf("second Migrate: %v", err)
 	}
-	if got := runSQL(t, u, `SELECT 1 FROM schema_migrations`); got != applied {
+	if got := pgtest.Exec(t, u, `SELECT 1 FROM schema_migrations`); got != applied {
 		t.Errorf("second Migrate: %d migrations recorded, want still %d", got, applied)
 	}
 	// The schema works after both runs.

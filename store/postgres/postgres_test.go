@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"errors"
 	"sync"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/bigtwo/gateway/session"
 	"github.com/bigtwo/gateway/store/postgres"
@@ -212,13 +210,13 @@ func TestDeleteExpiredConcurrentSweepers(t *testing.T) {
 	ctx := t.Context()
 	// 500 players with 5 expired sessions each, through SQL for speed, and
 	// one player who also has an active session.
-	runSQL(t, u, `INSERT INTO players (id, username, created_at)
+	pgtest.Exec(t, u, `INSERT INTO players (id, username, created_at)
 		SELECT gen_random_uuid(), 'sweep-' || i, $1 FROM generate_series(1, 500) i`, base)
-	runSQL(t, u, `INSERT INTO sessions (id, player_id, created_at, last_seen_at, expires_at, max_expires_at, refresh_hash)
+	pgtest.Exec(t, u, `INSERT INTO sessions (id, player_id, created_at, last_seen_at, expires_at, max_expires_at, refresh_hash)
 		SELECT gen_random_uuid(), p.id, $1::timestamptz, $1, $1 + interval '1 hour', $1 + interval '1 day', uuid_send(gen_random_uuid())
 		FROM players p, generate_series(1, 5)`, base)
 	keep, kept := newPlayer(t, a, base)
-	runSQL(t, u, `UPDATE sessions SET expires_at = $2 WHERE id = $1`, kept.ID, base.Add(48*time.Hour))
+	pgtest.Exec(t, u, `UPDATE sessions SET expires_at = $2 WHERE id = $1`, kept.ID, base.Add(48*time.Hour))
 
 	now := base.Add(2 * time.Hour)
 	var wg sync.WaitGroup
@@ -234,7 +232,7 @@ func TestDeleteExpiredConcurrentSweepers(t *testing.T) {
 	if got, want := counts[0]+counts[1], 500*5; got != want {
 		t.Errorf("DeleteExpired deleted %d + %d sessions, want %d in all", counts[0], counts[1], want)
 	}
-	if n := runSQL(t, u, `SELECT 1 FROM players`); n != 1 {
+	if n := pgtest.Exec(t, u, `SELECT 1 FROM players`); n != 1 {
 		t.Errorf("%d players left, want 1", n)
 	}
 	if _, err := a.Player(ctx, keep.ID); err != nil {
@@ -269,24 +267,6 @@ func TestUnreachableDatabaseFailsFast(t *testing.T) {
 	}
 }
 
-// runSQL runs one statement on a connection of its own and returns how many
-// rows it affected or returned.
-func runSQL(t *testing.T, u, sql string, args ...any) int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	tag, err := conn.Exec(ctx, sql, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return tag.RowsAffected()
-}
-
 // RotateRefresh keeps only the newest former hashes of a session as rows
 // (the conformance suite checks the behaviour).
 func TestFormerHashRowsBounded(t *testing.T) {
@@ -312,7 +292,7 @@ func TestFormerHashRowsBounded(t *testing.T) {
 		id   uuid.UUID
 		want int64
 	}{{first.ID, 32}, {other.ID, 3}} {
-		if got := runSQL(t, u, `SELECT 1 FROM former_refresh_hashes WHERE session_id = $1`, c.id); got != c.want {
+		if got := pgtest.Exec(t, u, `SELECT 1 FROM former_refresh_hashes WHERE session_id = $1`, c.id); got != c.want {
 			t.Errorf("session %s: %d former hash rows, want %d", c.id, got, c.want)
 		}
 	}

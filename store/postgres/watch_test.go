@@ -212,7 +212,7 @@ func TestSyncedFollowsTheFeed(t *testing.T) {
 // been made ago before now, by the database's clock.
 func backdateRevocation(t *testing.T, u string, id uuid.UUID, ago time.Duration) {
 	t.Helper()
-	if n := runSQL(t, u, `UPDATE sessions SET revoked_db_at = clock_timestamp() - $2::interval WHERE id = $1`, id, ago); n != 1 {
+	if n := pgtest.Exec(t, u, `UPDATE sessions SET revoked_db_at = clock_timestamp() - $2::interval WHERE id = $1`, id, ago); n != 1 {
 		t.Fatalf("backdate revocation of %s: %d rows", id, n)
 	}
 }
@@ -263,7 +263,7 @@ func TestRereadPages(t *testing.T) {
 	direct := openStore(t, u, postgres.Options{})
 	p, _ := newPlayer(t, direct, time.Now())
 	const n = 2*5000 + 1 // rereadPage
-	runSQL(t, u, `INSERT INTO sessions (id, player_id, created_at, last_seen_at, expires_at, max_expires_at,
+	pgtest.Exec(t, u, `INSERT INTO sessions (id, player_id, created_at, last_seen_at, expires_at, max_expires_at,
 			revoked_at, revoked_reason, revoked_db_at, refresh_hash)
 		SELECT gen_random_uuid(), $1, now(), now(), now() + interval '1 hour', now() + interval '1 day',
 			now(), 'admin', clock_timestamp() - interval '10 minutes' + i * interval '1 millisecond' / 4,

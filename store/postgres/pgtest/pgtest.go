@@ -72,6 +72,25 @@ func Schema(t testing.TB) string {
 	return withSearchPath(t, base, name)
 }
 
+// Exec runs one statement on a connection of its own to u (the URL Schema
+// returned, say) and returns how many rows it affected or returned; any
+// failure fails the test.
+func Exec(t testing.TB, u, sql string, args ...any) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	tag, err := conn.Exec(ctx, sql, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return tag.RowsAffected()
+}
+
 // withSearchPath returns the connection string base (URL or key=value form)
 // selecting schema.
 func withSearchPath(t testing.TB, base, schema string) string {

@@ -48,8 +48,9 @@ const (
 	Moved
 )
 
-// Conn is a socket the runtime serves: *gateway.Conn, or a socket of
-// another gateway of the cluster that a Host represents here. Its ID must
+// Conn is what the runtime needs of a socket: *gateway.Conn, a socket of
+// another gateway of the cluster that a Host represents here, or the fake
+// of the package's tests. Its ID must
 // be unique among the runtime's sockets.
 type Conn interface {
 	ID() uint64

@@ -25,7 +25,7 @@ type Socket struct {
 	Player  Player
 	Session uuid.UUID
 	ip      string
-	conn    sink
+	conn    Conn
 }
 
 // ID is the socket's number, unique in this process.

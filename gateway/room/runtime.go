@@ -111,17 +111,6 @@ var (
 	ErrUnavailable  = gateway.Error{Code: "unavailable", Message: "the room cannot be reached: try again"}
 )
 
-// sink is what the runtime needs of a socket; *gateway.Conn implements it,
-// and the package's tests use a fake under testing/synctest.
-type sink interface {
-	ID() uint64
-	Identity() session.Identity
-	ClientIP() string
-	Send(m gateway.Message) error
-	SendPrepared(p gateway.PreparedMessage) error
-	Reply(m gateway.Message) error
-}
-
 // Runtime is the room runtime: a gateway.Handler that keeps track of
 // players across their sockets and runs rooms of its kinds, each room's
 // events one at a time in one order. It is safe for concurrent use.
@@ -193,7 +182,7 @@ func (rt *Runtime) Connect(ctx context.Context, c *gateway.Conn) error {
 	return nil
 }
 
-func (rt *Runtime) connect(c sink) {
+func (rt *Runtime) connect(c Conn) {
 	id := c.Identity()
 	st := &socketState{s: Socket{Player: Player{ID: id.PlayerID, Username: id.Username}, Session: id.SessionID, ip: c.ClientIP(), conn: c}}
 	rt.mu.Lock()

@@ -263,6 +263,12 @@ func (s *Service) issue(sess Session, refresh string) (Issued, error) {
 // from the store and marks as used. It returns the identity the token
 // proves.
 func (s *Service) Validate(ctx context.Context, token string) (Identity, error) {
+	return s.check(ctx, token, false)
+}
+
+// check verifies token and then its session: from the revoked set when
+// fast allows Authenticate's fast path and it applies, else from the store.
+func (s *Service) check(ctx context.Context, token string, fast bool) (Identity, error) {
 	if token == "" {
 		return Identity{}, ErrMissingToken
 	}
@@ -270,6 +276,9 @@ func (s *Service) Validate(ctx context.Context, token string) (Identity, error) 
 	claims, err := s.keys.Verify(token, now)
 	if err != nil {
 		return Identity{}, err
+	}
+	if fast && s.fastPath(claims) {
+		return s.authenticateFast(claims)
 	}
 	id, err := s.validateStored(ctx, claims, now)
 	s.m.validated(pathStore, err)
@@ -317,23 +326,7 @@ func (s *Service) validateStored(ctx context.Context, claims AccessClaims, now t
 // Validate. On the fast path the identity has no SessionExpiresAt, and the
 // session's last use is recorded by Run, within TouchInterval.
 func (s *Service) Authenticate(ctx context.Context, token string) (Identity, error) {
-	if s.feed == nil {
-		return s.Validate(ctx, token)
-	}
-	if token == "" {
-		return Identity{}, ErrMissingToken
-	}
-	now := s.now()
-	claims, err := s.keys.Verify(token, now)
-	if err != nil {
-		return Identity{}, err
-	}
-	if s.fastPath(claims) {
-		return s.authenticateFast(claims)
-	}
-	id, err := s.validateStored(ctx, claims, now)
-	s.m.validated(pathStore, err)
-	return id, err
+	return s.check(ctx, token, true)
 }
 
 func sessionUsable(sess Session, now time.Time) error {

@@ -31,7 +31,7 @@ import (
 type Conn struct {
 	srv  *Server
 	ws   *websocket.Conn
-	nc   net.Conn // the hijacked connection under ws, for abort; nil in tests that build a Conn by hand
+	nc   net.Conn // the hijacked connection under ws: its write deadline, and abort
 	id   uint64
 	ip   string
 	base context.Context // values of the upgrade request, never canceled
@@ -401,14 +401,10 @@ func (c *Conn) writeFrame(b []byte) error {
 	// Counted before the write, so that a client that has read a frame
 	// can rely on its count.
 	c.srv.metrics.sent(encodedFamily(b))
-	if c.nc != nil {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
-	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 	err := c.ws.Write(c.base, websocket.MessageText, b)
-	if c.nc != nil {
-		_ = c.nc.SetWriteDeadline(time.Time{}) // the close frame and pings have their own
-	}
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+	_ = c.nc.SetWriteDeadline(time.Time{}) // the close frame and pings have their own
+	if errors.Is(err, os.ErrDeadlineExceeded) {
 		c.srv.log.Info().Uint64("conn", c.id).Msg("write timeout")
 		c.abort()
 	}
@@ -479,9 +475,7 @@ func (c *Conn) stop() {
 // net.Conn is closed underneath it, which fails every pending read and
 // write of the socket.
 func (c *Conn) abort() {
-	if c.nc != nil {
-		_ = c.nc.Close()
-	}
+	_ = c.nc.Close()
 	_ = c.ws.CloseNow()
 }
 
